@@ -1,0 +1,114 @@
+using System.Numerics;
+
+namespace Autograd.Expressions;
+
+/// <summary>
+/// A formula recorded once onto a tape over named inputs. Set input values, then replay: evaluating
+/// at a new point never parses or allocates again. Not thread-safe: one evaluation at a time.
+/// </summary>
+public sealed class CompiledFormula<T> where T : IFloatingPointIeee754<T>
+{
+    readonly int[] _inputNodes;
+    readonly int[] _parameterSlots;
+
+    CompiledFormula(Formula formula, IReadOnlyList<InputSpec> inputs, Tape<T> tape, int[] inputNodes, int output)
+    {
+        Formula = formula;
+        Inputs = inputs;
+        Tape = tape;
+        _inputNodes = inputNodes;
+        Output = output;
+        _parameterSlots = Enumerable.Range(0, inputs.Count).Where(i => inputs[i].Kind == InputKind.Parameter).ToArray();
+        ParameterCount = _parameterSlots.Sum(i => inputs[i].Length);
+    }
+
+    public Formula Formula { get; }
+    public IReadOnlyList<InputSpec> Inputs { get; }
+    public Tape<T> Tape { get; }
+    public int Output { get; }
+    /// <summary>The number of parameter elements: the size of the gradient and the side of the Hessian.</summary>
+    public int ParameterCount { get; }
+    public T Value => Tape[Output].Value[0];
+
+    /// <summary>Binds and records <paramref name="formula"/> with the given inputs, which get input nodes in their order.</summary>
+    /// <exception cref="FormulaException">A name, a function, an arity or a shape does not fit.</exception>
+    public static CompiledFormula<T> Compile(Formula formula, IReadOnlyList<InputSpec> inputs)
+    {
+        ArgumentNullException.ThrowIfNull(formula);
+        ArgumentNullException.ThrowIfNull(inputs);
+        var recorder = new Recorder<T>(inputs);
+        var output = recorder.Record(formula);
+        return new CompiledFormula<T>(formula, inputs, recorder.Tape, recorder.InputNodes, output);
+    }
+
+    public int SlotOf(string name)
+    {
+        for (var i = 0; i < Inputs.Count; i++) if (Inputs[i].Name == name) return i;
+        throw new KeyNotFoundException($"'{name}' is not an input of this formula.");
+    }
+
+    public void SetInput(int slot, ReadOnlySpan<T> values)
+    {
+        var target = Tape[_inputNodes[slot]].Value;
+        if (values.Length != target.Length)
+            throw new ShapeException($"'{Inputs[slot].Name}' was compiled with {target.Length} element(s), not {values.Length}.");
+        values.CopyTo(target);
+    }
+
+    public ReadOnlySpan<T> InputValues(int slot) => Tape[_inputNodes[slot]].Value;
+
+    /// <summary>Replays the forward sweep and returns the value.</summary>
+    public T Evaluate()
+    {
+        Tape.Forward();
+        return Value;
+    }
+
+    /// <summary>Replays the forward and backward sweeps; read the gradient with <see cref="GradientOf"/>.</summary>
+    public T EvaluateWithGradient()
+    {
+        Tape.Forward();
+        Tape.Backward(Output);
+        return Value;
+    }
+
+    /// <summary>d(value)/d(input) after <see cref="EvaluateWithGradient"/>; empty for inputs that are not parameters.</summary>
+    public ReadOnlySpan<T> GradientOf(int slot) => Tape[_inputNodes[slot]].Adjoint;
+
+    /// <summary>
+    /// The exact Hessian over the parameters flattened in input order, row-major into <paramref name="matrix"/>
+    /// (ParameterCount² elements): one forward-over-reverse Hessian-vector product per column.
+    /// Also leaves the value and gradient as <see cref="EvaluateWithGradient"/> does.
+    /// </summary>
+    public void Hessian(Span<T> matrix)
+    {
+        var n = ParameterCount;
+        if (matrix.Length != n * n) throw new ArgumentException($"The Hessian needs {n * n} elements.", nameof(matrix));
+        Tape.Forward();
+        if (n == 0) Tape.Backward(Output);
+        for (var column = 0; column < n; column++)
+        {
+            SetUnitDirection(column);
+            Tape.HessianVectorProduct(Output);
+            var row = 0;
+            foreach (var slot in _parameterSlots)
+            {
+                var part = Tape.HessianVectorProductOf(_inputNodes[slot]);
+                for (var i = 0; i < part.Length; i++) matrix[(row + i) * n + column] = part[i];
+                row += part.Length;
+            }
+        }
+    }
+
+    void SetUnitDirection(int flatIndex)
+    {
+        var offset = 0;
+        foreach (var slot in _parameterSlots)
+        {
+            var direction = Tape.Direction(_inputNodes[slot]);
+            direction.Clear();
+            if (flatIndex >= offset && flatIndex < offset + direction.Length) direction[flatIndex - offset] = T.One;
+            offset += direction.Length;
+        }
+    }
+}

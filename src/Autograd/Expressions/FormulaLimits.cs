@@ -1,0 +1,10 @@
+namespace Autograd.Expressions;
+
+/// <summary>Size limits on a formula, checked while parsing.</summary>
+/// <param name="MaxLength">Characters in the formula text.</param>
+/// <param name="MaxNodes">Numbers, names, operators, calls and indexings together.</param>
+/// <param name="MaxDepth">Nesting depth of the syntax tree: <c>a+b+c</c> is 3 deep, <c>-(-(x))</c> is 3.</param>
+public sealed record FormulaLimits(int MaxLength = 100_000, int MaxNodes = 50_000, int MaxDepth = 10_000)
+{
+    public static readonly FormulaLimits Default = new();
+}

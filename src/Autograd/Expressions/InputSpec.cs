@@ -1,0 +1,18 @@
+namespace Autograd.Expressions;
+
+public enum InputKind
+{
+    /// <summary>A leaf that requires grad: the formula is differentiated with respect to it.</summary>
+    Parameter,
+    /// <summary>A fixed number or vector.</summary>
+    Constant,
+    /// <summary>A data column: a vector that does not require grad.</summary>
+    Data,
+}
+
+/// <summary>A name a formula may use, with its kind and shape; its values are set on the compiled formula.</summary>
+public sealed record InputSpec(string Name, InputKind Kind, int Length, bool IsScalar)
+{
+    public static InputSpec Scalar(string name, InputKind kind) => new(name, kind, 1, true);
+    public static InputSpec Vector(string name, InputKind kind, int length) => new(name, kind, length, false);
+}

@@ -1,0 +1,135 @@
+using System.Numerics;
+
+namespace Autograd.Expressions;
+
+/// <summary>Binds a formula's names to inputs and records its postfix syntax onto a tape, with a loop and a stack.</summary>
+internal sealed class Recorder<T> where T : IFloatingPointIeee754<T>
+{
+    // An operand on the stack: a tape node, or a literal number not yet on the tape (Node = -1), so that
+    // x ^ 2 becomes one PowConstant node and -3 stays a literal.
+    readonly record struct Operand(int Node, double Literal, string Text, SourceSpan Span);
+
+    static readonly Dictionary<string, Op> BinaryOps = new()
+    {
+        ["+"] = Op.Add, ["-"] = Op.Sub, ["*"] = Op.Mul, ["/"] = Op.Div, ["^"] = Op.Pow,
+    };
+
+    readonly IReadOnlyList<InputSpec> _inputs;
+    readonly Dictionary<string, int> _slotByName = new(StringComparer.Ordinal);
+
+    public Recorder(IReadOnlyList<InputSpec> inputs)
+    {
+        _inputs = inputs;
+        InputNodes = new int[inputs.Count];
+        for (var slot = 0; slot < inputs.Count; slot++)
+        {
+            var input = inputs[slot];
+            if (!_slotByName.TryAdd(input.Name, slot))
+                throw new ArgumentException($"The name '{input.Name}' is given twice.", nameof(inputs));
+            InputNodes[slot] = Tape.AddInput(new T[input.Length], input.IsScalar, input.Kind == InputKind.Parameter, input.Name);
+        }
+    }
+
+    public Tape<T> Tape { get; } = new();
+    public int[] InputNodes { get; }
+
+    public int Record(Formula formula)
+    {
+        var stack = new Stack<Operand>();
+        foreach (var node in formula.Nodes)
+        {
+            switch (node.Kind)
+            {
+                case SyntaxKind.Number:
+                    stack.Push(new Operand(-1, node.Number, node.Text, node.Span));
+                    break;
+                case SyntaxKind.Name:
+                    stack.Push(ResolveName(node));
+                    break;
+                case SyntaxKind.Negate:
+                    var operand = stack.Pop();
+                    stack.Push(operand.Node < 0
+                        ? operand with { Literal = -operand.Literal, Text = "-" + operand.Text, Span = node.Span }
+                        : Apply(Op.Neg, node, operand));
+                    break;
+                case SyntaxKind.Binary:
+                    var right = stack.Pop();
+                    var left = stack.Pop();
+                    stack.Push(node.Text == "^" ? Power(node, left, right) : Apply(BinaryOps[node.Text], node, left, right));
+                    break;
+                case SyntaxKind.Index:
+                    stack.Push(Index(node, stack.Pop()));
+                    break;
+                case SyntaxKind.Call:
+                    stack.Push(Call(node, stack));
+                    break;
+            }
+        }
+        var result = Materialize(stack.Pop());
+        var output = Tape[result];
+        if (output.Length != 1)
+            throw new FormulaException(FormulaError.NotScalar,
+                $"The formula gives a vector of {output.Length} elements, but a loss must be a single number: wrap it in sum() or mean()",
+                new SourceSpan(1, formula.Text.Length));
+        return result;
+    }
+
+    Operand ResolveName(SyntaxNode node)
+    {
+        if (_slotByName.TryGetValue(node.Text, out var slot)) return new Operand(InputNodes[slot], 0, node.Text, node.Span);
+        if (Functions.Constants.TryGetValue(node.Text, out var value)) return new Operand(-1, value, node.Text, node.Span);
+        var known = _inputs.Count == 0 ? "none" : string.Join(", ", _inputs.Select(i => i.Name));
+        var hint = Functions.Resolve(node.Text, 1, node.Span) is not null ? $"; '{node.Text}' is a function: call it as {node.Text}(...)" : "";
+        throw new FormulaException(FormulaError.UnknownName,
+            $"Unknown name '{node.Text}': it is not a parameter, constant or data column (given: {known}) nor pi or e{hint}",
+            node.Span, node.Text, "a parameter, constant or data column");
+    }
+
+    Operand Power(SyntaxNode node, Operand x, Operand y) =>
+        y.Node < 0 ? Apply(Op.PowConstant, node, x, constant: y.Literal) : Apply(Op.Pow, node, x, y);
+
+    Operand Index(SyntaxNode node, Operand vector)
+    {
+        var source = Tape[Materialize(vector)];
+        if (source.IsScalar || node.Index > source.Length)
+        {
+            var what = source.IsScalar ? $"'{vector.Text}' is a scalar" : $"'{vector.Text}' has {source.Length} element{(source.Length == 1 ? "" : "s")}";
+            throw new FormulaException(FormulaError.IndexOutOfRange,
+                $"Index {node.Index} is out of range: {what} (indices start at 1)", node.Span, node.Index.ToString(),
+                source.IsScalar ? "a vector" : $"an index from 1 to {source.Length}");
+        }
+        return Apply(Op.Index, node, vector, index: node.Index - 1);
+    }
+
+    Operand Call(SyntaxNode node, Stack<Operand> stack)
+    {
+        var arguments = new Operand[node.Operands];
+        for (var i = node.Operands - 1; i >= 0; i--) arguments[i] = stack.Pop();
+        var op = Functions.Resolve(node.Text, node.Operands, node.TokenSpan)
+                 ?? throw new FormulaException(FormulaError.UnknownFunction,
+                     $"Unknown function '{node.Text}'; the functions are {string.Join(", ", Functions.Names)}",
+                     node.TokenSpan, node.Text, "a function name");
+        if (op == Op.Pow) return Power(node, arguments[0], arguments[1]);
+        return arguments.Length == 1 ? Apply(op, node, arguments[0]) : Apply(op, node, arguments[0], arguments[1]);
+    }
+
+    Operand Apply(Op op, SyntaxNode node, Operand x, Operand? y = null, double constant = 0, int index = 0)
+    {
+        var xNode = Materialize(x);
+        var yNode = y is { } second ? Materialize(second) : -1;
+        try
+        {
+            var id = Tape.Record(op, xNode, yNode, T.CreateChecked(constant), index, node.Span);
+            return new Operand(id, 0, node.Text, node.Span);
+        }
+        catch (ShapeException e)
+        {
+            throw new FormulaException(FormulaError.ShapeMismatch, e.Message.TrimEnd('.'), node.Span, node.Text);
+        }
+    }
+
+    int Materialize(Operand operand) =>
+        operand.Node >= 0
+            ? operand.Node
+            : Tape.AddInput([T.CreateChecked(operand.Literal)], true, false, operand.Text, operand.Span);
+}

@@ -1,0 +1,15 @@
+namespace Autograd.Expressions;
+
+public enum SyntaxKind { Number, Name, Negate, Binary, Call, Index }
+
+/// <summary>
+/// One node of a parsed formula. A formula is stored flat, in postfix order: every node follows its
+/// operands, so each consumer walks it with a loop and a stack, never by recursion.
+/// </summary>
+/// <param name="Text">The number's text, the name, the operator (+ - * / ^) or the function name.</param>
+/// <param name="Operands">How many nodes before this one it consumes from the stack.</param>
+/// <param name="Index">For <see cref="SyntaxKind.Index"/>, the 1-based index as written.</param>
+/// <param name="Span">The whole subexpression.</param>
+/// <param name="TokenSpan">The operator, name or number token itself.</param>
+public readonly record struct SyntaxNode(SyntaxKind Kind, string Text, double Number, int Operands, int Index,
+    SourceSpan Span, SourceSpan TokenSpan);

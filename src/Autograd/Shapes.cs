@@ -1,0 +1,36 @@
+namespace Autograd;
+
+/// <summary>The shape rules: a scalar broadcasts against a vector; vectors combine only at equal lengths.</summary>
+internal static class Shapes
+{
+    public static (int Length, bool IsScalar) Result(Op op, int xLength, bool xScalar, int yLength, bool yScalar, int index)
+    {
+        switch (op)
+        {
+            case Op.Input:
+                throw new ArgumentException("Inputs are added with AddInput.", nameof(op));
+            case Op.Sum or Op.Mean or Op.Min or Op.Max:
+                return (1, true);
+            case Op.Dot:
+                if (xLength != yLength)
+                    throw new ShapeException($"dot needs two vectors of the same length, not {Describe(xLength, xScalar)} and {Describe(yLength, yScalar)}.");
+                return (1, true);
+            case Op.Index:
+                if (xScalar)
+                    throw new ShapeException("Only a vector can be indexed; this operand is a scalar.");
+                if (index < 0 || index >= xLength)
+                    throw new ShapeException($"Index {index + 1} is out of range: the vector has {xLength} element{(xLength == 1 ? "" : "s")} (indices start at 1).");
+                return (1, true);
+            case >= Op.Add and <= Op.Maximum:
+                if (xScalar) return (yLength, yScalar);
+                if (yScalar) return (xLength, xScalar);
+                if (xLength != yLength)
+                    throw new ShapeException($"{OpNames.Of(op)} of vectors of different lengths ({xLength} and {yLength}); only a scalar broadcasts.");
+                return (xLength, false);
+            default:
+                return (xLength, xScalar);
+        }
+    }
+
+    static string Describe(int length, bool isScalar) => isScalar ? "a scalar" : $"a vector of {length}";
+}
