@@ -1,0 +1,49 @@
+using Autograd.Api.Infrastructure;
+using Autograd.Contracts;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Serilog;
+
+namespace Autograd.Api.Gradients;
+
+public static class GradientApi
+{
+    public static IEndpointRouteBuilder MapGradientApi(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("").WithTags("Gradient");
+
+        group.MapPost("/gradient", ComputeGradient)
+            .WithName(nameof(ComputeGradient))
+            .WithSummary("Value, gradient and optionally Hessian and tape of a formula at a point")
+            .WithDescription("""
+                Parses the formula once (later calls with the same formula and shapes replay the recorded tape),
+                evaluates it at `parameters`, and returns the value and d(value)/d(parameter) in each parameter's shape.
+                `hessian: true` adds the exact Hessian over the parameters flattened in request order;
+                `explain: true` adds the recorded tape: each node's op, inputs, value and adjoint.
+                Errors are RFC 9457 problem details; formula errors carry the 1-based `column`.
+                """)
+            .Accepts<GradientRequest>("application/json")
+            .Produces<GradientResponse>()
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
+
+        return app;
+    }
+
+    public static Results<Ok<GradientResponse>, ProblemHttpResult> ComputeGradient(
+        GradientRequest request, GradientService gradients, IDiagnosticContext diagnostics)
+    {
+        diagnostics.Set("ExpressionLength", request.Expression?.Length ?? 0);
+        diagnostics.Set("Dtype", request.Dtype);
+        try
+        {
+            return TypedResults.Ok(gradients.Compute(request));
+        }
+        catch (ProblemException problem)
+        {
+            diagnostics.Set("Problem", problem.Code);
+            return problem.ToResult();
+        }
+    }
+}

@@ -1,0 +1,110 @@
+using System.Numerics;
+using Autograd.Api.Infrastructure;
+using Autograd.Contracts;
+using Autograd.Expressions;
+using Microsoft.Extensions.Options;
+
+namespace Autograd.Api.Gradients;
+
+/// <summary>Evaluates a formula's value, gradient and, when asked, Hessian and tape, replaying cached tapes.</summary>
+public sealed class GradientService(FormulaCache cache, IOptions<ServiceLimits> options)
+{
+    readonly ServiceLimits _limits = options.Value;
+
+    public GradientResponse Compute(GradientRequest request)
+    {
+        if (string.IsNullOrWhiteSpace(request.Expression))
+            throw Problems.Invalid("expression", "'expression' is required: a formula such as \"0.2*x1^2 + 0.2*x2^2 - 5\".");
+        var inputs = InputBinding.Bind(request.Parameters, request.Constants, request.Data, _limits);
+        return request.Dtype == DType.Float32
+            ? Compute<float>(request.Expression, inputs, request.Hessian, request.Explain)
+            : Compute<double>(request.Expression, inputs, request.Hessian, request.Explain);
+    }
+
+    GradientResponse Compute<T>(string expression, BoundInputs inputs, bool hessian, bool explain)
+        where T : IFloatingPointIeee754<T>
+    {
+        var compiled = Rent<T>(cache, expression, inputs, _limits);
+        try
+        {
+            T[]? matrix = null;
+            if (hessian)
+            {
+                if (compiled.ParameterCount > _limits.MaxHessianParameters)
+                    throw Problems.TooLarge("hessian-too-large", "hessian",
+                        $"A Hessian over {compiled.ParameterCount:N0} parameter elements has {compiled.ParameterCount * (long)compiled.ParameterCount:N0} entries; the limit is {_limits.MaxHessianParameters:N0} elements.");
+                matrix = new T[compiled.ParameterCount * compiled.ParameterCount];
+                compiled.Hessian(matrix);
+            }
+            else
+            {
+                compiled.EvaluateWithGradient();
+            }
+            Finiteness.EnsureValueAndGradient(compiled);
+            if (matrix is not null && !matrix.All(T.IsFinite))
+                throw Problems.NotFinite("The Hessian has entries that are not finite at this point; the value and gradient are finite.", []);
+            return new GradientResponse
+            {
+                Value = double.CreateChecked(compiled.Value),
+                Gradient = inputs.ParameterSlots.ToDictionary(slot => inputs.Specs[slot].Name, slot => ToContract(compiled.GradientOf(slot), inputs.Specs[slot].IsScalar)),
+                Hessian = matrix is null ? null : ToRows(matrix, compiled.ParameterCount),
+                HessianLabels = matrix is null ? null : HessianLabels(inputs),
+                Tape = explain ? TapeExplainer.Describe(compiled) : null,
+            };
+        }
+        finally
+        {
+            cache.Return(compiled);
+        }
+    }
+
+    /// <summary>Rents a compiled formula and sets its inputs; formula errors become problems on <c>expression</c>.</summary>
+    public static CompiledFormula<T> Rent<T>(FormulaCache cache, string expression, BoundInputs inputs, ServiceLimits limits)
+        where T : IFloatingPointIeee754<T>
+    {
+        CompiledFormula<T> compiled;
+        try
+        {
+            compiled = cache.Rent<T>(expression, inputs.Specs, limits.FormulaLimits);
+        }
+        catch (FormulaException e)
+        {
+            throw Problems.FromFormula(e, "expression", expression);
+        }
+        for (var slot = 0; slot < inputs.Specs.Count; slot++)
+            compiled.SetInput(slot, Convert<T>(inputs.Values[slot]));
+        return compiled;
+    }
+
+    public static T[] Convert<T>(double[] values) where T : IFloatingPointIeee754<T>
+    {
+        if (values is T[] same) return same;
+        var converted = new T[values.Length];
+        for (var i = 0; i < values.Length; i++) converted[i] = T.CreateChecked(values[i]);
+        return converted;
+    }
+
+    public static NumberOrVector ToContract<T>(ReadOnlySpan<T> values, bool isScalar) where T : IFloatingPointIeee754<T>
+    {
+        if (isScalar) return NumberOrVector.Scalar(double.CreateChecked(values[0]));
+        var result = new double[values.Length];
+        for (var i = 0; i < values.Length; i++) result[i] = double.CreateChecked(values[i]);
+        return NumberOrVector.Vector(result);
+    }
+
+    static double[][] ToRows<T>(T[] matrix, int n) where T : IFloatingPointIeee754<T>
+    {
+        var rows = new double[n][];
+        for (var i = 0; i < n; i++)
+        {
+            rows[i] = new double[n];
+            for (var j = 0; j < n; j++) rows[i][j] = double.CreateChecked(matrix[i * n + j]);
+        }
+        return rows;
+    }
+
+    static string[] HessianLabels(BoundInputs inputs) =>
+        inputs.ParameterSlots.SelectMany(slot => inputs.Specs[slot] is { IsScalar: true } spec
+            ? [spec.Name]
+            : Enumerable.Range(1, inputs.Specs[slot].Length).Select(i => $"{inputs.Specs[slot].Name}[{i}]")).ToArray();
+}

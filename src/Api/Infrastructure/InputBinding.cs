@@ -1,0 +1,77 @@
+using System.Text.RegularExpressions;
+using Autograd.Contracts;
+using Autograd.Expressions;
+
+namespace Autograd.Api.Infrastructure;
+
+/// <summary>The named inputs of a request, checked and put in formula order: parameters, constants, data.</summary>
+public sealed record BoundInputs(IReadOnlyList<InputSpec> Specs, IReadOnlyList<double[]> Values)
+{
+    public IEnumerable<int> ParameterSlots => Enumerable.Range(0, Specs.Count).Where(i => Specs[i].Kind == InputKind.Parameter);
+}
+
+/// <summary>Checks parameters, constants and data against each other and the limits; failures are 4xx problems.</summary>
+public static partial class InputBinding
+{
+    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]*$")]
+    private static partial Regex NamePattern();
+
+    public static BoundInputs Bind(Dictionary<string, NumberOrVector>? parameters, Dictionary<string, NumberOrVector>? constants,
+        Dictionary<string, double[]>? data, ServiceLimits limits)
+    {
+        if (parameters is null)
+            throw Problems.Invalid("parameters", "'parameters' is required: an object mapping each name to a number or an array of numbers, e.g. {\"x\": [-1, 1]}.");
+        var specs = new List<InputSpec>();
+        var values = new List<double[]>();
+        var seen = new Dictionary<string, string>(StringComparer.Ordinal);
+
+        var parameterElements = 0L;
+        foreach (var (name, value) in parameters)
+        {
+            Add(name, "parameters", InputKind.Parameter, value.Values, value.IsScalar);
+            parameterElements += value.Values.Length;
+        }
+        if (parameterElements > limits.MaxParameterElements)
+            throw Problems.TooLarge("too-many-parameters", "parameters",
+                $"The parameters have {parameterElements:N0} elements in all; the limit is {limits.MaxParameterElements:N0}.");
+        foreach (var (name, value) in constants ?? [])
+            Add(name, "constants", InputKind.Constant, value.Values, value.IsScalar);
+
+        string? firstColumn = null;
+        foreach (var (name, column) in data ?? [])
+        {
+            if (column is null) throw Problems.Invalid($"data.{name}", $"Data column '{name}' is null; give an array of numbers.");
+            if (column.Length > limits.MaxDataRows)
+                throw Problems.TooLarge("too-many-rows", $"data.{name}",
+                    $"Data column '{name}' has {column.Length:N0} rows; the limit is {limits.MaxDataRows:N0}.");
+            if (firstColumn is not null && column.Length != data![firstColumn].Length)
+                throw new ProblemException(400, "unequal-data-columns", "Data columns differ in length",
+                    $"Data column '{name}' has {column.Length:N0} rows but '{firstColumn}' has {data[firstColumn].Length:N0}; all columns must have the same length.",
+                    new Dictionary<string, object?> { ["field"] = $"data.{name}" });
+            firstColumn ??= name;
+            Add(name, "data", InputKind.Data, column, isScalar: false);
+        }
+        return new BoundInputs(specs, values);
+
+        void Add(string name, string section, InputKind kind, double[] elements, bool isScalar)
+        {
+            var field = $"{section}.{name}";
+            if (!NamePattern().IsMatch(name))
+                throw Problems.Invalid(field, $"'{name}' is not a valid name: use letters, digits and '_', not starting with a digit.");
+            if (seen.TryGetValue(name, out var other))
+                throw new ProblemException(400, "duplicate-name", "A name is given twice",
+                    $"'{name}' is given in both '{other}' and '{section}'; each name may be bound once.",
+                    new Dictionary<string, object?> { ["field"] = field });
+            if (elements.Length == 0)
+                throw Problems.Invalid(field, $"'{name}' is an empty array; a vector needs at least one element.");
+            for (var i = 0; i < elements.Length; i++)
+                if (!double.IsFinite(elements[i]))
+                    throw new ProblemException(400, "non-finite-input", "An input is not finite",
+                        $"Element {i + 1} of '{field}' is not a finite number.",
+                        new Dictionary<string, object?> { ["field"] = isScalar ? field : $"{field}[{i + 1}]" });
+            seen.Add(name, section);
+            specs.Add(isScalar ? InputSpec.Scalar(name, kind) : InputSpec.Vector(name, kind, elements.Length));
+            values.Add(elements);
+        }
+    }
+}

@@ -1,0 +1,37 @@
+using Serilog;
+using Serilog.Events;
+using Serilog.Formatting.Compact;
+
+namespace Autograd.Api.Infrastructure;
+
+public static class Logging
+{
+    /// <summary>Serilog from configuration; <c>Logging:Format = json</c> writes compact JSON (CLEF) instead of text.</summary>
+    public static WebApplicationBuilder AddServiceLogging(this WebApplicationBuilder builder)
+    {
+        var json = string.Equals(builder.Configuration["Logging:Format"], "json", StringComparison.OrdinalIgnoreCase);
+        builder.Services.AddSerilog((services, logger) =>
+        {
+            logger.ReadFrom.Configuration(builder.Configuration)
+                .ReadFrom.Services(services)
+                .Enrich.FromLogContext();
+            if (json) logger.WriteTo.Console(new CompactJsonFormatter());
+            else logger.WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj} {Properties:j}{NewLine}{Exception}");
+        });
+        return builder;
+    }
+
+    /// <summary>One line per request. A client that hangs up (an SSE reader leaving) is not an error.</summary>
+    public static WebApplication UseRequestLogging(this WebApplication app)
+    {
+        app.UseSerilogRequestLogging(options =>
+        {
+            options.MessageTemplate = "HTTP {RequestMethod} {RequestPath} responded {StatusCode} in {Elapsed:0.0} ms";
+            options.GetLevel = (context, _, exception) =>
+                context.RequestAborted.IsCancellationRequested ? LogEventLevel.Information
+                : exception is not null || context.Response.StatusCode >= 500 ? LogEventLevel.Error
+                : LogEventLevel.Information;
+        });
+        return app;
+    }
+}

@@ -1,0 +1,64 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Mvc;
+
+namespace Autograd.Api.Infrastructure;
+
+/// <summary>
+/// Turns request failures the framework raises (malformed JSON, wrong media type, body too large) and
+/// <see cref="ProblemException"/>s from anywhere into problem details with a stable type. Everything
+/// else falls through to the default 500 problem.
+/// </summary>
+public sealed class ProblemExceptionHandler(IProblemDetailsService problemDetails) : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
+    {
+        var problem = exception switch
+        {
+            ProblemException p => p,
+            BadHttpRequestException bad => FromBadRequest(bad),
+            _ => null,
+        };
+        if (problem is null) return false;
+
+        context.Response.StatusCode = problem.Status;
+        var details = new ProblemDetails
+        {
+            Status = problem.Status,
+            Type = Problems.TypeBase + problem.Code,
+            Title = problem.Title,
+            Detail = problem.Message,
+        };
+        details.Extensions["code"] = problem.Code;
+        foreach (var (key, value) in problem.Extensions) details.Extensions[key] = value;
+        return await problemDetails.TryWriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = context,
+            ProblemDetails = details,
+            Exception = exception,
+        });
+    }
+
+    static ProblemException FromBadRequest(BadHttpRequestException bad)
+    {
+        if (bad.StatusCode == StatusCodes.Status413PayloadTooLarge)
+            return new ProblemException(413, "request-too-large", "The request exceeds a limit",
+                "The request body is larger than the service accepts; see Limits:MaxRequestBodyBytes.");
+        if (bad.StatusCode == StatusCodes.Status415UnsupportedMediaType)
+            return new ProblemException(415, "unsupported-media-type", "Unsupported media type",
+                $"{bad.Message} Send the body as application/json.");
+        if (bad.InnerException is JsonException json)
+        {
+            var extensions = new Dictionary<string, object?>
+            {
+                ["path"] = json.Path,
+                ["line"] = json.LineNumber + 1,
+                ["position"] = json.BytePositionInLine + 1,
+            };
+            var message = json.Message.Split(" Path:", 2)[0];
+            return new ProblemException(400, "malformed-json", "The request body is not valid JSON for this endpoint",
+                $"{message} At {json.Path ?? "$"} (line {json.LineNumber + 1}, byte {json.BytePositionInLine + 1}).", extensions);
+        }
+        return new ProblemException(bad.StatusCode, "bad-request", "The request could not be read", bad.Message);
+    }
+}

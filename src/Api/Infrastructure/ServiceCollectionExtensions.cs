@@ -1,0 +1,26 @@
+using Autograd.Api.Gradients;
+using Autograd.Expressions;
+using Microsoft.Extensions.Options;
+
+namespace Autograd.Api.Infrastructure;
+
+public static class ServiceCollectionExtensions
+{
+    public static WebApplicationBuilder AddAutogradServices(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<ServiceLimits>().BindConfiguration(ServiceLimits.Section);
+        builder.WebHost.ConfigureKestrel((context, kestrel) =>
+            kestrel.Limits.MaxRequestBodySize = context.Configuration.GetSection(ServiceLimits.Section)
+                .GetValue(nameof(ServiceLimits.MaxRequestBodyBytes), new ServiceLimits().MaxRequestBodyBytes));
+
+        services.AddProblemDetails(options => options.CustomizeProblemDetails = Problems.AddStableType);
+        services.AddExceptionHandler<ProblemExceptionHandler>();
+        services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
+        services.AddHealthChecks();
+
+        services.AddSingleton(sp => new FormulaCache(sp.GetRequiredService<IOptions<ServiceLimits>>().Value.FormulaCacheSize));
+        services.AddSingleton<GradientService>();
+        return builder;
+    }
+}

@@ -1,0 +1,34 @@
+namespace Autograd.Api.Infrastructure;
+
+/// <summary>Limits on what one request may ask for; configured under <c>Limits</c>, documented in the README.</summary>
+public sealed class ServiceLimits
+{
+    public const string Section = "Limits";
+
+    /// <summary>Bytes in a request body.</summary>
+    public long MaxRequestBodyBytes { get; set; } = 64 * 1024 * 1024;
+
+    /// <summary>Characters in a formula.</summary>
+    public int MaxExpressionLength { get; set; } = 100_000;
+
+    /// <summary>Numbers, names, operators, calls and indexings in a formula.</summary>
+    public int MaxExpressionNodes { get; set; } = 50_000;
+
+    /// <summary>Nesting depth of a formula's syntax tree.</summary>
+    public int MaxExpressionDepth { get; set; } = 10_000;
+
+    /// <summary>Parameter elements in one request (a vector of 10 counts 10).</summary>
+    public int MaxParameterElements { get; set; } = 100_000;
+
+    /// <summary>Flattened parameter elements for which a Hessian may be asked (it has this many squared entries).</summary>
+    public int MaxHessianParameters { get; set; } = 200;
+
+    /// <summary>Rows in a data column.</summary>
+    public int MaxDataRows { get; set; } = 1_000_000;
+
+    /// <summary>Compiled formulas kept for replay.</summary>
+    public int FormulaCacheSize { get; set; } = 256;
+
+    public Autograd.Expressions.FormulaLimits FormulaLimits =>
+        new(MaxExpressionLength, MaxExpressionNodes, MaxExpressionDepth);
+}
