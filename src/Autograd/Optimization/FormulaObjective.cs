@@ -1,0 +1,65 @@
+using System.Numerics;
+using Autograd.Expressions;
+
+namespace Autograd.Optimization;
+
+/// <summary>A compiled formula seen as a loss over its parameters, flattened in input order.</summary>
+public sealed class FormulaObjective<T> : IObjective<T> where T : IFloatingPointIeee754<T>
+{
+    readonly CompiledFormula<T> _formula;
+    readonly int[] _parameterSlots;
+
+    public FormulaObjective(CompiledFormula<T> formula)
+    {
+        _formula = formula;
+        _parameterSlots = Enumerable.Range(0, formula.Inputs.Count)
+            .Where(i => formula.Inputs[i].Kind == InputKind.Parameter).ToArray();
+    }
+
+    public int Dimension => _formula.ParameterCount;
+
+    public T ValueAndGradient(ReadOnlySpan<T> x, Span<T> gradient)
+    {
+        SetParameters(x);
+        var value = _formula.EvaluateWithGradient();
+        var offset = 0;
+        foreach (var slot in _parameterSlots)
+        {
+            var part = _formula.GradientOf(slot);
+            part.CopyTo(gradient[offset..]);
+            offset += part.Length;
+        }
+        return value;
+    }
+
+    public void Hessian(ReadOnlySpan<T> x, Span<T> matrix)
+    {
+        SetParameters(x);
+        _formula.Hessian(matrix);
+    }
+
+    /// <summary>The starting point: the parameters' current values, flattened.</summary>
+    public T[] CurrentParameters()
+    {
+        var x = new T[Dimension];
+        var offset = 0;
+        foreach (var slot in _parameterSlots)
+        {
+            var part = _formula.InputValues(slot);
+            part.CopyTo(x.AsSpan(offset));
+            offset += part.Length;
+        }
+        return x;
+    }
+
+    void SetParameters(ReadOnlySpan<T> x)
+    {
+        var offset = 0;
+        foreach (var slot in _parameterSlots)
+        {
+            var length = _formula.Inputs[slot].Length;
+            _formula.SetInput(slot, x.Slice(offset, length));
+            offset += length;
+        }
+    }
+}

@@ -1,0 +1,22 @@
+using System.Numerics;
+
+namespace Autograd.Optimization;
+
+/// <summary>
+/// One update rule. <see cref="Step"/> receives the point, the loss and gradient just evaluated there,
+/// and moves the point in place; the update is plain arithmetic, never recorded on a tape (torch's
+/// <c>with_no_grad</c>). Rules that search along a direction may evaluate <paramref name="objective"/> again.
+/// </summary>
+public abstract class Optimizer<T> where T : IFloatingPointIeee754<T>
+{
+    public abstract void Step(Span<T> x, T value, ReadOnlySpan<T> gradient, IObjective<T> objective);
+
+    protected static T Dot(ReadOnlySpan<T> a, ReadOnlySpan<T> b)
+    {
+        var sum = T.Zero;
+        for (var i = 0; i < a.Length; i++) sum += a[i] * b[i];
+        return sum;
+    }
+
+    protected static T Of(double value) => T.CreateChecked(value);
+}
