@@ -1,5 +1,6 @@
 using Autograd.Api.Gradients;
 using Autograd.Api.Infrastructure;
+using Autograd.Api.Minimize;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -17,5 +18,6 @@ app.UseSwaggerUI();
 app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
 app.MapHealthChecks("/health/ready");
 app.MapGradientApi();
+app.MapMinimizeApi();
 
 app.Run();

@@ -6,16 +6,26 @@ public class ZzScratch
     public void Dump()
     {
         var sb = new System.Text.StringBuilder();
-        string[] good = ["a ^ b ^ c", "-x^2", "2^3^2", "-x*y", "2^-x^2", "log(x)^3", "x**2", "a - b - c", "x[1] + x[2]", "1e-3*x", ".5*x", "-2^2", "f()", "(x)[1]", "-x[1]", "+x", "a*-b^c", "1.e3", "max(a, b)"];
-        foreach (var g in good) { try { sb.AppendLine($"{g} => {Formula.Parse(g).ToParenthesized()}"); } catch (Exception e) { sb.AppendLine($"{g} => EXC {e.Message}"); } }
-        string[] bad = ["x +", "x * * y", "(x + 1", "x + 1)", "f(,)", "x[0]", "x[1.5]", "3x", "x $ y", "", "   ", "max(a, b, )", "(x, y)", "x[1", "x[]"];
-        foreach (var g in bad) { try { Formula.Parse(g); sb.AppendLine($"'{g}' => OK"); } catch (FormulaException e) { sb.AppendLine($"'{g}' => {e.Error} | {e.Message} | col {e.Span.Column} len {e.Span.Length} | tok {e.Token} | exp {e.Expected}"); } }
-        InputSpec[] inputs = [InputSpec.Scalar("x", InputKind.Parameter), InputSpec.Vector("p", InputKind.Parameter, 2), InputSpec.Vector("d", InputKind.Data, 3), InputSpec.Vector("w", InputKind.Data, 2)];
-        string[] bind = ["x + q", "foo(x)", "exp(x, x)", "p[3]", "x[1]", "sum(d + w)", "p * 2", "exp", "min(x, x, x)", "sum(d, w)", "dot(d, w)", "exp()", "2[1]", "x + 1e999"];
-        foreach (var g in bind) { try { CompiledFormula<double>.Compile(Formula.Parse(g), inputs); sb.AppendLine($"'{g}' => OK"); } catch (FormulaException e) { sb.AppendLine($"'{g}' => {e.Error} | {e.Message} | col {e.Span.Column} len {e.Span.Length} | tok {e.Token} | exp {e.Expected}"); } }
-        try { Formula.Parse(new string('x', 11), new FormulaLimits(MaxLength: 10)); } catch (FormulaException e) { sb.AppendLine($"long => {e.Error} | {e.Message} | col {e.Span.Column} len {e.Span.Length}"); }
-        try { Formula.Parse("x+x+x+x", new FormulaLimits(MaxNodes: 5)); } catch (FormulaException e) { sb.AppendLine($"nodes => {e.Error} | {e.Message} | col {e.Span.Column} len {e.Span.Length}"); }
-        try { Formula.Parse("x+x+x+x", new FormulaLimits(MaxDepth: 3)); } catch (FormulaException e) { sb.AppendLine($"deep => {e.Error} | {e.Message} | col {e.Span.Column} len {e.Span.Length}"); }
+        var limits = new FormulaLimits(10_000_000, 10_000_000, 10_000_000);
+        foreach (var n in new[] { 10_000, 30_000, 100_000 })
+        {
+            var sw = System.Diagnostics.Stopwatch.StartNew();
+            var f = Formula.Parse(new string('-', n) + "2", limits);
+            var t1 = sw.ElapsedMilliseconds;
+            var c = CompiledFormula<double>.Compile(f, []);
+            sb.AppendLine($"literal neg {n}: parse {t1} ms, compile {sw.ElapsedMilliseconds - t1} ms, value {c.Evaluate()}");
+        }
+        foreach (var n in new[] { 1_000_000 })
+        {
+            var sw = System.Diagnostics.Stopwatch.StartNew();
+            var f = Formula.Parse(new string('-', n) + "x", limits);
+            var t1 = sw.ElapsedMilliseconds;
+            var c = CompiledFormula<double>.Compile(f, [InputSpec.Scalar("x", InputKind.Parameter)]);
+            c.SetInput(0, [1.5]);
+            var t2 = sw.ElapsedMilliseconds;
+            var v = c.EvaluateWithGradient();
+            sb.AppendLine($"name neg {n}: parse {t1} ms, compile {t2 - t1} ms, eval {sw.ElapsedMilliseconds - t2} value {v} grad {c.GradientOf(0)[0]}");
+        }
         File.WriteAllText("/tmp/scratch.txt", sb.ToString());
     }
 }

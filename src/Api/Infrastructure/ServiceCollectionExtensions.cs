@@ -1,4 +1,5 @@
 using Autograd.Api.Gradients;
+using Autograd.Api.Minimize;
 using Autograd.Expressions;
 using Microsoft.Extensions.Options;
 
@@ -21,6 +22,12 @@ public static class ServiceCollectionExtensions
 
         services.AddSingleton(sp => new FormulaCache(sp.GetRequiredService<IOptions<ServiceLimits>>().Value.FormulaCacheSize));
         services.AddSingleton<GradientService>();
+
+        services.AddOptions<MinimizeOptions>().BindConfiguration(MinimizeOptions.Section);
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<IJobStore, InMemoryJobStore>();
+        services.AddSingleton<MinimizeJobs>();
+        services.AddHostedService<MinimizeWorkers>();
         return builder;
     }
 }

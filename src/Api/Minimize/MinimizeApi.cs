@@ -1,0 +1,191 @@
+using System.Globalization;
+using System.Text;
+using Autograd.Api.Infrastructure;
+using Autograd.Contracts;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
+using Microsoft.Net.Http.Headers;
+using Serilog;
+
+namespace Autograd.Api.Minimize;
+
+public static class MinimizeApi
+{
+    public static IEndpointRouteBuilder MapMinimizeApi(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/minimize").WithTags("Minimize");
+
+        group.MapPost("", StartMinimize)
+            .WithName(nameof(StartMinimize))
+            .WithSummary("Start a minimisation job")
+            .WithDescription("""
+                Validates and compiles the loss, queues the job and answers 202 with `Location: /minimize/{id}`.
+                Follow it at `/minimize/{id}/events` (server-sent events). With `Prefer: wait=N` (RFC 7240) the
+                answer is 200 with the finished job if it ends within N seconds. A full queue answers 429 with Retry-After.
+                """)
+            .Accepts<MinimizeRequest>("application/json")
+            .Produces<MinimizeJob>(StatusCodes.Status202Accepted)
+            .Produces<MinimizeJob>()
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests);
+
+        group.MapGet("", ListMinimizeJobs)
+            .WithName(nameof(ListMinimizeJobs))
+            .WithSummary("Recent jobs, newest first");
+
+        group.MapGet("/{id}", GetMinimizeJob)
+            .WithName(nameof(GetMinimizeJob))
+            .WithSummary("A job's status, progress and result")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        group.MapGet("/{id}/trace", GetMinimizeTrace)
+            .WithName(nameof(GetMinimizeTrace))
+            .WithSummary("The recorded iterations, as JSON or (Accept: text/csv) CSV")
+            .Produces<MinimizeProgress[]>()
+            .Produces<string>(StatusCodes.Status200OK, "text/csv")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        group.MapGet("/{id}/events", StreamMinimizeEvents)
+            .WithName(nameof(StreamMinimizeEvents))
+            .WithSummary("The job's iterations as server-sent events")
+            .WithDescription("""
+                One `iteration` event per recorded iteration (`id:` = the iteration number, data: MinimizeProgress),
+                then one `completed` event (data: MinimizeCompleted) after which the stream closes; a `decimated` event
+                (data: MinimizeDecimated) if older iterations had to be thinned. Idle streams get `: keep-alive` comments.
+                A late subscriber gets every recorded event from the start; `Last-Event-ID: n` resumes after iteration n.
+                """)
+            .Produces<MinimizeProgress>(StatusCodes.Status200OK, "text/event-stream")
+            .Produces<MinimizeCompleted>(StatusCodes.Status200OK, "text/event-stream")
+            .Produces(StatusCodes.Status204NoContent)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        group.MapDelete("/{id}", CancelMinimize)
+            .WithName(nameof(CancelMinimize))
+            .WithSummary("Cancel a job (idempotent); its stream ends with a cancelled completion")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        return app;
+    }
+
+    public static async Task<Results<Accepted<MinimizeJob>, Ok<MinimizeJob>, ProblemHttpResult>> StartMinimize(
+        MinimizeRequest request, HttpContext context, MinimizeJobs jobs, IOptions<MinimizeOptions> options,
+        IDiagnosticContext diagnostics)
+    {
+        MinimizeJob job;
+        try
+        {
+            job = jobs.Submit(request);
+        }
+        catch (ProblemException problem)
+        {
+            diagnostics.Set("Problem", problem.Code);
+            if (problem.Status == StatusCodes.Status429TooManyRequests) context.Response.Headers.RetryAfter = "5";
+            return problem.ToResult();
+        }
+        diagnostics.Set("JobId", job.Id);
+        var location = $"/minimize/{job.Id}";
+        if (PreferredWait(context.Request, options.Value.MaxPreferWaitSeconds) is { } wait)
+        {
+            context.Response.Headers["Preference-Applied"] = $"wait={(int)wait.TotalSeconds}";
+            var latest = await jobs.WaitAsync(job.Id, wait, context.RequestAborted) ?? job;
+            if (latest.FinishedAt is not null)
+            {
+                context.Response.Headers.Location = location;
+                return TypedResults.Ok(latest);
+            }
+            job = latest;
+        }
+        return TypedResults.Accepted(location, job);
+    }
+
+    public static Ok<MinimizeJob[]> ListMinimizeJobs(MinimizeJobs jobs, int limit = 50) =>
+        TypedResults.Ok(jobs.Store.Recent(Math.Clamp(limit, 1, 1000)).ToArray());
+
+    public static Results<Ok<MinimizeJob>, ProblemHttpResult> GetMinimizeJob(string id, MinimizeJobs jobs) =>
+        jobs.Store.Find(id) is { } job ? TypedResults.Ok(job) : NotFound(id).ToResult();
+
+    public static Results<Ok<MinimizeProgress[]>, ContentHttpResult, ProblemHttpResult> GetMinimizeTrace(
+        string id, HttpRequest request, MinimizeJobs jobs)
+    {
+        if (jobs.Store.Events(id) is not { } log) return NotFound(id).ToResult();
+        var trace = log.Snapshot().Where(e => e.Type == JobEvent.IterationType).Select(e => (MinimizeProgress)e.Data).ToArray();
+        var wantsCsv = request.GetTypedHeaders().Accept.Any(a => a.MediaType.Equals("text/csv", StringComparison.OrdinalIgnoreCase));
+        return wantsCsv ? TypedResults.Text(TraceCsv.Write(trace), "text/csv; charset=utf-8") : TypedResults.Ok(trace);
+    }
+
+    public static Results<EventStreamResult, NoContent, ProblemHttpResult> StreamMinimizeEvents(
+        string id, [FromHeader(Name = "Last-Event-ID")] string? lastEventId, MinimizeJobs jobs, IOptions<MinimizeOptions> options)
+    {
+        if (jobs.Store.Events(id) is not { } log) return NotFound(id).ToResult();
+        long after = 0;
+        if (!string.IsNullOrWhiteSpace(lastEventId))
+        {
+            if (lastEventId == EventStreamResult.CompletedId) return TypedResults.NoContent();
+            if (!int.TryParse(lastEventId, NumberStyles.None, CultureInfo.InvariantCulture, out var lastIteration))
+                return Problems.Invalid("Last-Event-ID", $"Last-Event-ID must be an iteration number or '{EventStreamResult.CompletedId}', not '{lastEventId}'.").ToResult();
+            after = log.SequenceAfterIteration(lastIteration);
+        }
+        return new EventStreamResult(log, after, TimeSpan.FromSeconds(options.Value.KeepAliveSeconds));
+    }
+
+    public static Results<Ok<MinimizeJob>, ProblemHttpResult> CancelMinimize(string id, MinimizeJobs jobs) =>
+        jobs.Cancel(id) && jobs.Store.Find(id) is { } job ? TypedResults.Ok(job) : NotFound(id).ToResult();
+
+    static ProblemException NotFound(string id) =>
+        new(StatusCodes.Status404NotFound, "job-not-found", "No such job",
+            $"There is no job '{id}'; it may never have existed or may have expired. GET /minimize lists recent jobs.",
+            new Dictionary<string, object?> { ["jobId"] = id });
+
+    /// <summary>The <c>wait</c> preference of RFC 7240, capped; null when absent.</summary>
+    static TimeSpan? PreferredWait(HttpRequest request, int maxSeconds)
+    {
+        foreach (var header in request.Headers["Prefer"])
+        foreach (var preference in (header ?? "").Split(','))
+        {
+            var parts = preference.Trim().Split('=', 2);
+            if (parts.Length == 2 && parts[0].Trim().Equals("wait", StringComparison.OrdinalIgnoreCase)
+                && int.TryParse(parts[1].Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var seconds))
+                return TimeSpan.FromSeconds(Math.Min(seconds, maxSeconds));
+        }
+        return null;
+    }
+}
+
+/// <summary>The trace as CSV: one row per recorded iteration, one column per parameter element.</summary>
+public static class TraceCsv
+{
+    public static string Write(IReadOnlyList<MinimizeProgress> trace)
+    {
+        var csv = new StringBuilder("iteration,value,gradientNorm");
+        if (trace.Count == 0) return csv.Append('\n').ToString();
+        var first = trace[0];
+        foreach (var (name, value) in first.Parameters) AppendLabels(csv, name, value);
+        if (first.Gradient is { } gradient)
+            foreach (var (name, value) in gradient) AppendLabels(csv, "grad_" + name, value);
+        csv.Append('\n');
+        foreach (var row in trace)
+        {
+            csv.Append(row.Iteration).Append(',').Append(Number(row.Value)).Append(',').Append(Number(row.GradientNorm));
+            foreach (var value in row.Parameters.Values) AppendValues(csv, value);
+            if (row.Gradient is { } g) foreach (var value in g.Values) AppendValues(csv, value);
+            csv.Append('\n');
+        }
+        return csv.ToString();
+    }
+
+    static void AppendLabels(StringBuilder csv, string name, NumberOrVector value)
+    {
+        if (value.IsScalar) csv.Append(',').Append(name);
+        else for (var i = 1; i <= value.Values.Length; i++) csv.Append(',').Append(name).Append('[').Append(i).Append(']');
+    }
+
+    static void AppendValues(StringBuilder csv, NumberOrVector value)
+    {
+        foreach (var v in value.Values) csv.Append(',').Append(Number(v));
+    }
+
+    static string Number(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,260 @@
+using System.Collections.Concurrent;
+using System.Numerics;
+using System.Threading.Channels;
+using Autograd.Api.Gradients;
+using Autograd.Api.Infrastructure;
+using Autograd.Contracts;
+using Autograd.Expressions;
+using Autograd.Optimization;
+using Microsoft.Extensions.Options;
+
+namespace Autograd.Api.Minimize;
+
+/// <summary>Accepts minimisation jobs into a bounded queue, cancels them, and runs them for the workers.</summary>
+public sealed class MinimizeJobs
+{
+    sealed record QueuedJob(string Id, IMinimizeWork Work, CancellationTokenSource Cancellation, int RecordEvery);
+
+    readonly IJobStore _store;
+    readonly FormulaCache _cache;
+    readonly ServiceLimits _limits;
+    readonly MinimizeOptions _options;
+    readonly TimeProvider _clock;
+    readonly ILogger<MinimizeJobs> _log;
+    readonly Channel<QueuedJob> _queue;
+    readonly ConcurrentDictionary<string, CancellationTokenSource> _active = new();
+    readonly CancellationToken _stopping;
+
+    public MinimizeJobs(IJobStore store, FormulaCache cache, IOptions<ServiceLimits> limits, IOptions<MinimizeOptions> options,
+        TimeProvider clock, ILogger<MinimizeJobs> log, IHostApplicationLifetime lifetime)
+    {
+        (_store, _cache, _limits, _options, _clock, _log) = (store, cache, limits.Value, options.Value, clock, log);
+        _queue = Channel.CreateBounded<QueuedJob>(new BoundedChannelOptions(_options.MaxQueuedJobs) { FullMode = BoundedChannelFullMode.Wait });
+        _stopping = lifetime.ApplicationStopping;
+        _stopping.Register(() =>
+        {
+            foreach (var cancellation in _active.Values) cancellation.Cancel();
+        });
+    }
+
+    public IJobStore Store => _store;
+
+    /// <summary>Validates and compiles the request, then queues it.</summary>
+    /// <exception cref="ProblemException">400/413 for a bad request, 429 when the queue is full, 503 while shutting down.</exception>
+    public MinimizeJob Submit(MinimizeRequest request)
+    {
+        if (_stopping.IsCancellationRequested)
+            throw new ProblemException(503, "shutting-down", "The service is shutting down", "The service is shutting down and takes no new jobs; retry against another instance.");
+        _store.Prune();
+        if (string.IsNullOrWhiteSpace(request.Expression))
+            throw Problems.Invalid("expression", "'expression' is required: the loss to minimise, e.g. \"(a - x[1])^2 + b*(x[2] - x[1]^2)^2\".");
+        var settings = OptimizerRequests.ToSettings(request.Optimizer);
+        var rules = StoppingRulesOf(request);
+        if (request.RecordEvery < 1)
+            throw Problems.Invalid("recordEvery", $"recordEvery must be 1 or more, not {request.RecordEvery}.");
+        var inputs = InputBinding.Bind(request.Parameters, request.Constants, request.Data, _limits);
+        var work = request.Dtype == DType.Float32
+            ? Compile<float>(request, inputs, settings, rules)
+            : Compile<double>(request, inputs, settings, rules);
+
+        var job = new MinimizeJob
+        {
+            Id = Guid.NewGuid().ToString("n")[..12],
+            Status = JobStatus.Queued,
+            Expression = request.Expression,
+            Optimizer = OptimizerRequests.NameOf(settings.Kind),
+            Dtype = request.Dtype,
+            MaxIterations = rules.MaxIterations,
+            Parameters = request.Parameters,
+            RecordEvery = request.RecordEvery,
+            CreatedAt = _clock.GetUtcNow(),
+        };
+        var queued = new QueuedJob(job.Id, work, CancellationTokenSource.CreateLinkedTokenSource(_stopping), request.RecordEvery);
+        _store.Add(job);
+        _active[job.Id] = queued.Cancellation;
+        if (!_queue.Writer.TryWrite(queued))
+        {
+            _active.TryRemove(job.Id, out _);
+            work.Release();
+            Finish(job.Id, new MinimizeCompleted
+            {
+                Status = JobStatus.Cancelled, StopReason = StopReasonCode.Cancelled, Converged = false, Iterations = 0,
+                Message = "Not started: the job queue was full.",
+            });
+            throw new ProblemException(429, "queue-full", "Too many jobs",
+                $"All {_options.EffectiveWorkers} workers are busy and {_options.MaxQueuedJobs} jobs are waiting; retry after the Retry-After interval.",
+                new Dictionary<string, object?> { ["retryAfterSeconds"] = 5 });
+        }
+        _log.LogInformation("Job {JobId} queued: {Optimizer} for up to {MaxIterations} iterations on {ExpressionLength}-character formula",
+            job.Id, job.Optimizer, job.MaxIterations, job.Expression.Length);
+        return job;
+    }
+
+    /// <summary>Requests cancellation; false if the job is unknown. Idempotent.</summary>
+    public bool Cancel(string id)
+    {
+        if (_store.Find(id) is null) return false;
+        if (_active.TryGetValue(id, out var cancellation)) cancellation.Cancel();
+        return true;
+    }
+
+    /// <summary>Waits until the job has finished or the timeout passes; returns the job's latest state.</summary>
+    public async Task<MinimizeJob?> WaitAsync(string id, TimeSpan timeout, CancellationToken cancellation)
+    {
+        var log = _store.Events(id);
+        if (log is null) return _store.Find(id);
+        using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+        timer.CancelAfter(timeout);
+        while (!log.IsClosed)
+        {
+            var (_, closed, changed) = log.ReadAfter(long.MaxValue);
+            if (closed) break;
+            try { await changed.WaitAsync(timer.Token); }
+            catch (OperationCanceledException) { break; }
+        }
+        return _store.Find(id);
+    }
+
+    /// <summary>The worker loop: runs queued jobs one at a time until the service stops.</summary>
+    public async Task RunWorkerAsync(CancellationToken stopping)
+    {
+        try
+        {
+            await foreach (var job in _queue.Reader.ReadAllAsync(stopping))
+                await Task.Run(() => Execute(job), CancellationToken.None);
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>Finishes every job still waiting in the queue as cancelled; called once the workers have stopped.</summary>
+    public void CancelQueued()
+    {
+        while (_queue.Reader.TryRead(out var job))
+        {
+            job.Work.Release();
+            _active.TryRemove(job.Id, out _);
+            Finish(job.Id, new MinimizeCompleted
+            {
+                Status = JobStatus.Cancelled, StopReason = StopReasonCode.Cancelled, Converged = false, Iterations = 0,
+                Message = "Cancelled before it started: the service is shutting down.",
+            });
+        }
+    }
+
+    void Execute(QueuedJob job)
+    {
+        var log = _store.Events(job.Id);
+        if (log is null || job.Cancellation.IsCancellationRequested)
+        {
+            job.Work.Release();
+            _active.TryRemove(job.Id, out _);
+            Finish(job.Id, Cancelled(0, job.Cancellation.Token));
+            return;
+        }
+        var started = _clock.GetUtcNow();
+        _store.Update(job.Id, j => j with { Status = JobStatus.Running, StartedAt = started });
+        var progress = new JobProgress(job.Id, _store, log, job.RecordEvery, _options.MaxEventsPerJob, _clock);
+        MinimizeCompleted completed;
+        try
+        {
+            completed = job.Work.Run(progress, job.Cancellation.Token);
+            if (completed.Status == JobStatus.Cancelled && _stopping.IsCancellationRequested)
+                completed = completed with { Message = completed.Message + " The service is shutting down." };
+        }
+        catch (Exception e)
+        {
+            _log.LogError(e, "Job {JobId} failed", job.Id);
+            completed = new MinimizeCompleted
+            {
+                Status = JobStatus.Failed, StopReason = StopReasonCode.Error, Converged = false,
+                Iterations = progress.LastRecorded, Message = $"The job failed unexpectedly: {e.Message}",
+            };
+        }
+        finally
+        {
+            _active.TryRemove(job.Id, out var cancellation);
+            cancellation?.Dispose();
+        }
+        Finish(job.Id, completed);
+        _log.LogInformation("Job {JobId} {Status} after {Iterations} iterations in {Seconds:0.000} s: {StopReason}",
+            job.Id, completed.Status, completed.Iterations, (_clock.GetUtcNow() - started).TotalSeconds, completed.StopReason);
+    }
+
+    MinimizeCompleted Cancelled(int iterations, CancellationToken token) => new()
+    {
+        Status = JobStatus.Cancelled, StopReason = StopReasonCode.Cancelled, Converged = false, Iterations = iterations,
+        Message = _stopping.IsCancellationRequested ? "Cancelled: the service is shutting down." : "Cancelled before it started.",
+    };
+
+    void Finish(string id, MinimizeCompleted completed)
+    {
+        var now = _clock.GetUtcNow();
+        _store.Update(id, job => job with
+        {
+            Status = completed.Status,
+            StopReason = completed.StopReason,
+            Converged = completed.Converged,
+            Message = completed.Message,
+            Iteration = completed.Iterations,
+            Value = completed.Value ?? job.Value,
+            GradientNorm = completed.GradientNorm ?? job.GradientNorm,
+            Parameters = completed.Parameters ?? job.Parameters,
+            FinishedAt = now,
+            ElapsedSeconds = job.StartedAt is { } started ? (now - started).TotalSeconds : 0,
+        });
+        _store.Events(id)?.Append(JobEvent.CompletedType, null, completed);
+    }
+
+    StoppingRules StoppingRulesOf(MinimizeRequest request)
+    {
+        if (request.MaxIterations is not { } max)
+            throw Problems.Invalid("maxIterations", $"'maxIterations' is required: how many iterations to run at most (up to {_options.MaxIterations:N0}).");
+        if (max < 1 || max > _options.MaxIterations)
+            throw Problems.Invalid("maxIterations", $"maxIterations must be between 1 and {_options.MaxIterations:N0}, not {max}.");
+        CheckTolerance(request.GradientNormTolerance, "gradientNormTolerance");
+        CheckTolerance(request.ValueChangeTolerance, "valueChangeTolerance");
+        CheckTolerance(request.ParameterChangeTolerance, "parameterChangeTolerance");
+        if (request.TimeLimitSeconds is { } seconds && !(seconds > 0 && double.IsFinite(seconds)))
+            throw Problems.Invalid("timeLimitSeconds", $"timeLimitSeconds must be a positive number, not {seconds}.");
+        var wall = Math.Min(request.TimeLimitSeconds ?? double.MaxValue, _options.MaxWallSeconds);
+        return new StoppingRules(max)
+        {
+            GradientNormTolerance = request.GradientNormTolerance,
+            ValueChangeTolerance = request.ValueChangeTolerance,
+            ParameterChangeTolerance = request.ParameterChangeTolerance,
+            TimeLimit = TimeSpan.FromSeconds(wall),
+        };
+
+        static void CheckTolerance(double? value, string field)
+        {
+            if (value is { } v && !(v >= 0 && double.IsFinite(v)))
+                throw Problems.Invalid(field, $"{field} must be a finite number of at least 0, not {v}.");
+        }
+    }
+
+    IMinimizeWork Compile<T>(MinimizeRequest request, BoundInputs inputs, OptimizerSettings settings, StoppingRules rules)
+        where T : IFloatingPointIeee754<T>
+    {
+        var compiled = GradientService.Rent<T>(_cache, request.Expression!, inputs, _limits);
+        if (settings.NeedsHessian && compiled.ParameterCount > _limits.MaxHessianParameters)
+        {
+            _cache.Return(compiled);
+            throw Problems.TooLarge("hessian-too-large", "optimizer.type",
+                $"newton needs the Hessian over {compiled.ParameterCount:N0} parameter elements; the limit is {_limits.MaxHessianParameters:N0}. Use lbfgs instead.");
+        }
+        return new FormulaMinimizeWork<T>(compiled, inputs, settings, rules, request.IncludeGradient, _cache);
+    }
+}
+
+/// <summary>Runs <see cref="MinimizeOptions.EffectiveWorkers"/> worker loops; on shutdown, finishes what is left as cancelled.</summary>
+public sealed class MinimizeWorkers(MinimizeJobs jobs, IOptions<MinimizeOptions> options) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var workers = Enumerable.Range(0, options.Value.EffectiveWorkers).Select(_ => jobs.RunWorkerAsync(stoppingToken));
+        await Task.WhenAll(workers);
+        jobs.CancelQueued();
+    }
+}

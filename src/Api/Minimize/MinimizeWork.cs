@@ -1,0 +1,91 @@
+using System.Numerics;
+using Autograd.Api.Infrastructure;
+using Autograd.Contracts;
+using Autograd.Expressions;
+using Autograd.Optimization;
+
+namespace Autograd.Api.Minimize;
+
+/// <summary>A validated, compiled minimisation waiting to run.</summary>
+public interface IMinimizeWork
+{
+    MinimizeCompleted Run(JobProgress progress, CancellationToken cancellation);
+    /// <summary>Gives back what the work holds (its compiled formula) when it will not run.</summary>
+    void Release();
+}
+
+/// <summary>A formula loss minimised in element type <typeparamref name="T"/>.</summary>
+public sealed class FormulaMinimizeWork<T>(CompiledFormula<T> compiled, BoundInputs inputs, OptimizerSettings settings,
+    StoppingRules rules, bool includeGradient, FormulaCache cache) : IMinimizeWork where T : IFloatingPointIeee754<T>
+{
+    public MinimizeCompleted Run(JobProgress progress, CancellationToken cancellation)
+    {
+        try
+        {
+            var objective = new FormulaObjective<T>(compiled);
+            var optimizer = settings.Create<T>(objective.Dimension);
+            var last = new T[objective.Dimension];
+            var lastGradient = new T[objective.Dimension];
+            T lastValue = T.Zero, lastNorm = T.Zero;
+
+            var outcome = Minimizer.Run(objective, objective.CurrentParameters(), optimizer, rules, (in IterationState<T> state) =>
+            {
+                state.Parameters.CopyTo(last);
+                state.Gradient.CopyTo(lastGradient);
+                (lastValue, lastNorm) = (state.Value, state.GradientNorm);
+                if (progress.ShouldRecord(state.Iteration))
+                    progress.Record(Progress(state.Iteration, last, lastGradient, lastValue, lastNorm));
+                else if (progress.SnapshotDue)
+                    progress.Snapshot(state.Iteration, double.CreateChecked(state.Value), double.CreateChecked(state.GradientNorm), Parameters(last));
+            }, cancellation);
+
+            if (outcome.Iterations > 0 && progress.LastRecorded < outcome.Iterations && outcome.Reason != StopReason.Diverged)
+                progress.Record(Progress(outcome.Iterations, last, lastGradient, lastValue, lastNorm));
+
+            return new MinimizeCompleted
+            {
+                Status = outcome.Reason switch
+                {
+                    StopReason.Diverged => JobStatus.Failed,
+                    StopReason.Cancelled => JobStatus.Cancelled,
+                    _ => JobStatus.Succeeded,
+                },
+                StopReason = (StopReasonCode)outcome.Reason,
+                Converged = outcome.Converged,
+                Message = outcome.Message,
+                Iterations = outcome.Iterations,
+                Value = outcome.Iterations > 0 && T.IsFinite(outcome.Value) ? double.CreateChecked(outcome.Value) : null,
+                GradientNorm = outcome.Iterations > 0 && T.IsFinite(outcome.GradientNorm) ? double.CreateChecked(outcome.GradientNorm) : null,
+                Parameters = Parameters(outcome.Parameters),
+            };
+        }
+        finally
+        {
+            Release();
+        }
+    }
+
+    public void Release() => cache.Return(compiled);
+
+    MinimizeProgress Progress(int iteration, T[] x, T[] gradient, T value, T norm) => new()
+    {
+        Iteration = iteration,
+        Value = double.CreateChecked(value),
+        GradientNorm = double.CreateChecked(norm),
+        Parameters = Parameters(x),
+        Gradient = includeGradient ? Parameters(gradient) : null,
+    };
+
+    Dictionary<string, NumberOrVector> Parameters(ReadOnlySpan<T> flat)
+    {
+        var result = new Dictionary<string, NumberOrVector>();
+        var offset = 0;
+        foreach (var slot in inputs.ParameterSlots)
+        {
+            var spec = inputs.Specs[slot];
+            result[spec.Name] = Gradients.GradientService.ToContract(flat.Slice(offset, spec.Length), spec.IsScalar);
+            offset += spec.Length;
+        }
+        return result;
+    }
+}

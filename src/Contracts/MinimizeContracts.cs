@@ -1,0 +1,213 @@
+using System.Text.Json.Serialization;
+
+namespace Autograd.Contracts;
+
+/// <summary>A minimisation to run as a job: the loss and start point as for /gradient, an optimizer and when to stop.</summary>
+public sealed record MinimizeRequest
+{
+    /// <summary>The loss in the formula language; it must give a single number.</summary>
+    public string? Expression { get; init; }
+
+    /// <summary>The starting point: each parameter a number or an array of numbers.</summary>
+    public Dictionary<string, NumberOrVector>? Parameters { get; init; }
+
+    /// <summary>Fixed values by name.</summary>
+    public Dictionary<string, NumberOrVector>? Constants { get; init; }
+
+    /// <summary>Data columns by name, all of the same length.</summary>
+    public Dictionary<string, double[]>? Data { get; init; }
+
+    /// <summary><c>float64</c> (default) or <c>float32</c>.</summary>
+    public DType Dtype { get; init; } = DType.Float64;
+
+    /// <summary>The update rule and its settings.</summary>
+    public OptimizerRequest? Optimizer { get; init; }
+
+    /// <summary>Required: the most iterations to run (one iteration = one loss evaluation and one update).</summary>
+    public int? MaxIterations { get; init; }
+
+    /// <summary>Stop as converged when the gradient's Euclidean norm is at most this.</summary>
+    public double? GradientNormTolerance { get; init; }
+
+    /// <summary>Stop as converged when the loss changes by at most this between iterations.</summary>
+    public double? ValueChangeTolerance { get; init; }
+
+    /// <summary>Stop as converged when an update moves the parameters by at most this (Euclidean norm).</summary>
+    public double? ParameterChangeTolerance { get; init; }
+
+    /// <summary>Stop after this many seconds of running (capped by the service's own wall-clock limit).</summary>
+    public double? TimeLimitSeconds { get; init; }
+
+    /// <summary>Record every n-th iteration (and always the last); default 1.</summary>
+    public int RecordEvery { get; init; } = 1;
+
+    /// <summary>Include the gradient in each recorded iteration.</summary>
+    public bool IncludeGradient { get; init; }
+}
+
+/// <summary>
+/// An optimizer following torch.optim's update rules. Unset settings take torch's defaults; the learning
+/// rate defaults to 0.01 (sgd, rmsprop, adagrad), 0.001 (adam, adamw) or 1 (lbfgs, newton).
+/// </summary>
+public sealed record OptimizerRequest
+{
+    /// <summary>sgd, adam, adamw, rmsprop, adagrad, lbfgs or newton.</summary>
+    public string? Type { get; init; }
+    /// <summary>Step size; must be positive.</summary>
+    public double? LearningRate { get; init; }
+    /// <summary>sgd, rmsprop: momentum factor (default 0).</summary>
+    public double? Momentum { get; init; }
+    /// <summary>sgd: dampening of momentum (default 0).</summary>
+    public double? Dampening { get; init; }
+    /// <summary>sgd: Nesterov momentum (default false).</summary>
+    public bool? Nesterov { get; init; }
+    /// <summary>L2 penalty (default 0; adamw: decoupled, default 0.01).</summary>
+    public double? WeightDecay { get; init; }
+    /// <summary>adam, adamw: the two moment decay rates (default [0.9, 0.999]).</summary>
+    public double[]? Betas { get; init; }
+    /// <summary>adam, adamw, rmsprop, adagrad: term added to the denominator.</summary>
+    public double? Eps { get; init; }
+    /// <summary>adam, adamw: the AMSGrad variant (default false).</summary>
+    public bool? Amsgrad { get; init; }
+    /// <summary>rmsprop: smoothing constant (default 0.99).</summary>
+    public double? Alpha { get; init; }
+    /// <summary>rmsprop: normalise by the estimated variance (default false).</summary>
+    public bool? Centered { get; init; }
+    /// <summary>adagrad: learning-rate decay (default 0).</summary>
+    public double? LearningRateDecay { get; init; }
+    /// <summary>adagrad: starting value of the accumulator (default 0).</summary>
+    public double? InitialAccumulatorValue { get; init; }
+    /// <summary>lbfgs: number of curvature pairs kept (default 10).</summary>
+    public int? HistorySize { get; init; }
+    /// <summary>lbfgs: <c>strong_wolfe</c> (default) or <c>none</c> (a fixed step of the learning rate).</summary>
+    public string? LineSearch { get; init; }
+}
+
+/// <summary>Where a job is in its life.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<JobStatus>))]
+public enum JobStatus
+{
+    /// <summary>Waiting for a worker.</summary>
+    [JsonStringEnumMemberName("queued")] Queued,
+    /// <summary>Iterating.</summary>
+    [JsonStringEnumMemberName("running")] Running,
+    /// <summary>Stopped by a stopping rule: converged, iteration limit or time limit.</summary>
+    [JsonStringEnumMemberName("succeeded")] Succeeded,
+    /// <summary>Diverged, or failed with an error.</summary>
+    [JsonStringEnumMemberName("failed")] Failed,
+    /// <summary>Cancelled by DELETE or by the service shutting down.</summary>
+    [JsonStringEnumMemberName("cancelled")] Cancelled,
+}
+
+/// <summary>Why a finished job stopped.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<StopReasonCode>))]
+public enum StopReasonCode
+{
+    /// <summary>Converged: the gradient norm fell to gradientNormTolerance.</summary>
+    [JsonStringEnumMemberName("gradientNormTolerance")] GradientNormTolerance,
+    /// <summary>Converged: the loss changed by at most valueChangeTolerance.</summary>
+    [JsonStringEnumMemberName("valueChangeTolerance")] ValueChangeTolerance,
+    /// <summary>Converged: an update moved the parameters by at most parameterChangeTolerance.</summary>
+    [JsonStringEnumMemberName("parameterChangeTolerance")] ParameterChangeTolerance,
+    /// <summary>Ran maxIterations iterations.</summary>
+    [JsonStringEnumMemberName("maxIterations")] MaxIterations,
+    /// <summary>Reached timeLimitSeconds or the service's wall-clock cap.</summary>
+    [JsonStringEnumMemberName("timeLimit")] TimeLimit,
+    /// <summary>The loss or gradient became non-finite; the result is the last finite point.</summary>
+    [JsonStringEnumMemberName("diverged")] Diverged,
+    /// <summary>Cancelled by DELETE or shutdown.</summary>
+    [JsonStringEnumMemberName("cancelled")] Cancelled,
+    /// <summary>An unexpected error; see message.</summary>
+    [JsonStringEnumMemberName("error")] Error,
+}
+
+/// <summary>A minimisation job: its status, progress and, once finished, its result.</summary>
+public sealed record MinimizeJob
+{
+    /// <summary>The job's id, as in <c>/minimize/{id}</c>.</summary>
+    public required string Id { get; init; }
+    /// <summary>queued, running, succeeded, failed or cancelled.</summary>
+    public required JobStatus Status { get; init; }
+    /// <summary>The loss being minimised.</summary>
+    public required string Expression { get; init; }
+    /// <summary>The optimizer's type.</summary>
+    public required string Optimizer { get; init; }
+    /// <summary>float64 or float32.</summary>
+    public required DType Dtype { get; init; }
+    /// <summary>The iteration cap.</summary>
+    public required int MaxIterations { get; init; }
+    /// <summary>Iterations evaluated so far.</summary>
+    public int Iteration { get; init; }
+    /// <summary>The loss at the latest evaluated point.</summary>
+    public double? Value { get; init; }
+    /// <summary>The gradient norm at the latest evaluated point.</summary>
+    public double? GradientNorm { get; init; }
+    /// <summary>The current parameters; once finished, the result (after the last update).</summary>
+    public Dictionary<string, NumberOrVector>? Parameters { get; init; }
+    /// <summary>Why it stopped, once finished.</summary>
+    public StopReasonCode? StopReason { get; init; }
+    /// <summary>True when a convergence rule stopped it.</summary>
+    public bool? Converged { get; init; }
+    /// <summary>What happened, with the numbers.</summary>
+    public string? Message { get; init; }
+    /// <summary>Every n-th iteration is recorded; it grows when the event log is decimated.</summary>
+    public int RecordEvery { get; init; }
+    /// <summary>Recorded iterations kept.</summary>
+    public int RecordedIterations { get; init; }
+    /// <summary>True when older recorded iterations were thinned out to respect the per-job event cap.</summary>
+    public bool Decimated { get; init; }
+    /// <summary>When the job was accepted.</summary>
+    public DateTimeOffset CreatedAt { get; init; }
+    /// <summary>When a worker started it.</summary>
+    public DateTimeOffset? StartedAt { get; init; }
+    /// <summary>When it finished.</summary>
+    public DateTimeOffset? FinishedAt { get; init; }
+    /// <summary>Seconds spent running so far.</summary>
+    public double ElapsedSeconds { get; init; }
+}
+
+/// <summary>One recorded iteration: the point at which the loss was evaluated, the loss and gradient there (the update follows).</summary>
+public sealed record MinimizeProgress
+{
+    /// <summary>1-based iteration number; also the event's SSE id.</summary>
+    public required int Iteration { get; init; }
+    /// <summary>The loss at <see cref="Parameters"/>.</summary>
+    public required double Value { get; init; }
+    /// <summary>Euclidean norm of the gradient.</summary>
+    public required double GradientNorm { get; init; }
+    /// <summary>The point at which the loss was evaluated in this iteration.</summary>
+    public required Dictionary<string, NumberOrVector> Parameters { get; init; }
+    /// <summary>The gradient there, when includeGradient was asked.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public Dictionary<string, NumberOrVector>? Gradient { get; init; }
+}
+
+/// <summary>The final event of a job's stream: its end state and result. The stream closes after it.</summary>
+public sealed record MinimizeCompleted
+{
+    /// <summary>succeeded, failed or cancelled.</summary>
+    public required JobStatus Status { get; init; }
+    /// <summary>Why it stopped.</summary>
+    public required StopReasonCode StopReason { get; init; }
+    /// <summary>True when a convergence rule stopped it.</summary>
+    public required bool Converged { get; init; }
+    /// <summary>What happened, with the numbers.</summary>
+    public required string Message { get; init; }
+    /// <summary>Iterations evaluated.</summary>
+    public required int Iterations { get; init; }
+    /// <summary>The loss at the last evaluated (finite) point.</summary>
+    public double? Value { get; init; }
+    /// <summary>The gradient norm there.</summary>
+    public double? GradientNorm { get; init; }
+    /// <summary>The result: the parameters after the last update (diverged: the last finite point).</summary>
+    public Dictionary<string, NumberOrVector>? Parameters { get; init; }
+}
+
+/// <summary>Sent when older recorded iterations were thinned out to respect the per-job event cap.</summary>
+public sealed record MinimizeDecimated
+{
+    /// <summary>Every n-th iteration is recorded from now on.</summary>
+    public required int RecordEvery { get; init; }
+    /// <summary>What happened.</summary>
+    public required string Message { get; init; }
+}
