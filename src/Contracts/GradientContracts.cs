@@ -96,7 +96,8 @@ public sealed record TapeNodeInfo
     /// <summary>The node's value: a number or an array.</summary>
     public required NumberOrVector Value { get; init; }
 
-    /// <summary>d(loss)/d(node), the adjoint; null where the node does not require grad.</summary>
+    /// <summary>d(loss)/d(node), the adjoint; absent where the node does not require grad.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public NumberOrVector? Adjoint { get; init; }
 }
 

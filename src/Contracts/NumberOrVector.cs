@@ -35,6 +35,9 @@ public sealed class NumberOrVector
 /// <summary>Reads a number or an array of numbers; anything else is a JSON error naming the path.</summary>
 public sealed class NumberOrVectorConverter : JsonConverter<NumberOrVector>
 {
+    /// <summary>Called for JSON null too, so that a null value is an error naming its path rather than a null entry.</summary>
+    public override bool HandleNull => true;
+
     /// <inheritdoc />
     public override NumberOrVector Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
     {
@@ -52,8 +55,13 @@ public sealed class NumberOrVectorConverter : JsonConverter<NumberOrVector>
     }
 
     /// <inheritdoc />
-    public override void Write(Utf8JsonWriter writer, NumberOrVector value, JsonSerializerOptions options)
+    public override void Write(Utf8JsonWriter writer, NumberOrVector? value, JsonSerializerOptions options)
     {
+        if (value is null)
+        {
+            writer.WriteNullValue();
+            return;
+        }
         if (value.IsScalar)
         {
             writer.WriteNumberValue(value.Values[0]);

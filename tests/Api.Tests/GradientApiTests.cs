@@ -760,8 +760,7 @@ public sealed class GradientApiErrorTests(AutogradApiFactory factory) : IClassFi
         Assert.Equal("parameters.x", problem.GetProperty("field").GetString());
     }
 
-    [Theory(Skip = "service bug: a JSON null as a parameter or constant value reaches InputBinding.Bind as a null " +
-                   "NumberOrVector (the converter is not called for null) and throws NullReferenceException: 500 internal-error instead of 400")]
+    [Theory]
     [InlineData("""{"expression": "1", "parameters": {"x": null}}""")]
     [InlineData("""{"expression": "1", "parameters": {"x": 1}, "constants": {"c": null}}""")]
     public async Task A_null_parameter_or_constant_value_is_400(string json)
