@@ -1,3 +1,4 @@
+using Autograd.Api.Datasets;
 using Autograd.Api.Gradients;
 using Autograd.Api.Infrastructure;
 using Autograd.Api.Minimize;
@@ -19,5 +20,6 @@ app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => fa
 app.MapHealthChecks("/health/ready");
 app.MapGradientApi();
 app.MapMinimizeApi();
+app.MapDatasetApi();
 
 app.Run();

@@ -37,7 +37,7 @@ public sealed class TapeNode<T> where T : IFloatingPointIeee754<T>
     public T Constant { get; }
     /// <summary>The zero-based element that <see cref="Op.Index"/> selects.</summary>
     public int Index { get; }
-    public T[] Value { get; }
+    public T[] Value { get; internal set; }
     /// <summary>d(output)/d(this node) after a backward sweep; empty when the node does not require grad.</summary>
     public T[] Adjoint { get; }
     public bool IsScalar { get; }

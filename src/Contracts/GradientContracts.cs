@@ -27,6 +27,9 @@ public sealed record GradientRequest
     /// <summary>Data columns by name, all of the same length. Not differentiated.</summary>
     public Dictionary<string, double[]>? Data { get; init; }
 
+    /// <summary>The id of a stored dataset (POST /datasets) whose columns the formula may use; instead of <c>data</c>.</summary>
+    public string? Dataset { get; init; }
+
     /// <summary>Also return the exact Hessian over the flattened parameters.</summary>
     public bool Hessian { get; init; }
 

@@ -5,8 +5,32 @@ namespace Autograd.Contracts;
 /// <summary>A minimisation to run as a job: the loss and start point as for /gradient, an optimizer and when to stop.</summary>
 public sealed record MinimizeRequest
 {
-    /// <summary>The loss in the formula language; it must give a single number.</summary>
+    /// <summary>The loss in the formula language; it must give a single number. Or give model, target and loss instead.</summary>
     public string? Expression { get; init; }
+
+    /// <summary>Shorthand instead of expression: the model's prediction as a formula over parameters and data, e.g. <c>b0 + b1*x</c>.</summary>
+    public string? Model { get; init; }
+
+    /// <summary>With model: the data column the model predicts.</summary>
+    public string? Target { get; init; }
+
+    /// <summary>With model: mse (default), mae, huber, logcosh or bce (binary cross-entropy of sigmoid(model) against a 0/1 target).</summary>
+    public string? Loss { get; init; }
+
+    /// <summary>With model: settings of the loss; huber takes <c>delta</c> (default 1).</summary>
+    public Dictionary<string, double>? LossOptions { get; init; }
+
+    /// <summary>The id of a stored dataset (POST /datasets); instead of <c>data</c>.</summary>
+    public string? Dataset { get; init; }
+
+    /// <summary>Rows per iteration; each iteration is one mini-batch step. Default: all rows.</summary>
+    public int? BatchSize { get; init; }
+
+    /// <summary>With batchSize: draw a new order of the rows each epoch.</summary>
+    public bool Shuffle { get; init; }
+
+    /// <summary>With shuffle: the seed of the row order, so that runs are reproducible bit for bit (default 0).</summary>
+    public int Seed { get; init; }
 
     /// <summary>The starting point: each parameter a number or an array of numbers.</summary>
     public Dictionary<string, NumberOrVector>? Parameters { get; init; }
@@ -128,8 +152,14 @@ public sealed record MinimizeJob
     public required string Id { get; init; }
     /// <summary>queued, running, succeeded, failed or cancelled.</summary>
     public required JobStatus Status { get; init; }
-    /// <summary>The loss being minimised.</summary>
+    /// <summary>The loss being minimised; for the model shorthand, its expansion.</summary>
     public required string Expression { get; init; }
+    /// <summary>The dataset the job reads, if any.</summary>
+    public string? Dataset { get; init; }
+    /// <summary>Rows per iteration when fitting in mini-batches.</summary>
+    public int? BatchSize { get; init; }
+    /// <summary>How well the result fits the whole dataset, for a finished job over data.</summary>
+    public FitReport? Fit { get; init; }
     /// <summary>The optimizer's type.</summary>
     public required string Optimizer { get; init; }
     /// <summary>float64 or float32.</summary>
@@ -171,6 +201,9 @@ public sealed record MinimizeProgress
 {
     /// <summary>1-based iteration number; also the event's SSE id.</summary>
     public required int Iteration { get; init; }
+    /// <summary>The 1-based epoch, when fitting in mini-batches.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? Epoch { get; init; }
     /// <summary>The loss at <see cref="Parameters"/>.</summary>
     public required double Value { get; init; }
     /// <summary>Euclidean norm of the gradient.</summary>
@@ -201,6 +234,9 @@ public sealed record MinimizeCompleted
     public double? GradientNorm { get; init; }
     /// <summary>The result: the parameters after the last update (diverged: the last finite point).</summary>
     public Dictionary<string, NumberOrVector>? Parameters { get; init; }
+    /// <summary>How well the result fits the whole dataset, for a job over data.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public FitReport? Fit { get; init; }
 }
 
 /// <summary>Sent when older recorded iterations were thinned out to respect the per-job event cap.</summary>

@@ -1,4 +1,5 @@
 using System.Numerics;
+using Autograd.Api.Datasets;
 using Autograd.Api.Infrastructure;
 using Autograd.Contracts;
 using Autograd.Expressions;
@@ -7,7 +8,7 @@ using Microsoft.Extensions.Options;
 namespace Autograd.Api.Gradients;
 
 /// <summary>Evaluates a formula's value, gradient and, when asked, Hessian and tape, replaying cached tapes.</summary>
-public sealed class GradientService(FormulaCache cache, IOptions<ServiceLimits> options)
+public sealed class GradientService(FormulaCache cache, IDatasetStore datasets, IOptions<ServiceLimits> options)
 {
     readonly ServiceLimits _limits = options.Value;
 
@@ -15,16 +16,25 @@ public sealed class GradientService(FormulaCache cache, IOptions<ServiceLimits> 
     {
         if (string.IsNullOrWhiteSpace(request.Expression))
             throw Problems.Invalid("expression", "'expression' is required: a formula such as \"0.2*x1^2 + 0.2*x2^2 - 5\".");
-        var inputs = InputBinding.Bind(request.Parameters, request.Constants, request.Data, _limits);
+        var source = new FormulaSource(request.Expression);
+        var formula = source.Parse(cache, _limits.FormulaLimits);
+        var data = DataSource.Resolve(request.Data, request.Dataset, datasets, formula, BoundNames(request.Parameters, request.Constants));
+        var inputs = InputBinding.Bind(request.Parameters, request.Constants, data, _limits);
         return request.Dtype == DType.Float32
-            ? Compute<float>(request.Expression, inputs, request.Hessian, request.Explain)
-            : Compute<double>(request.Expression, inputs, request.Hessian, request.Explain);
+            ? Compute<float>(source, inputs, request.Hessian, request.Explain)
+            : Compute<double>(source, inputs, request.Hessian, request.Explain);
     }
 
-    GradientResponse Compute<T>(string expression, BoundInputs inputs, bool hessian, bool explain)
+    public static HashSet<string> BoundNames(params IEnumerable<string>?[] sections) =>
+        sections.SelectMany(s => s ?? []).ToHashSet(StringComparer.Ordinal);
+
+    static HashSet<string> BoundNames<TValue>(Dictionary<string, TValue>? parameters, Dictionary<string, TValue>? constants) =>
+        BoundNames(parameters?.Keys, constants?.Keys);
+
+    GradientResponse Compute<T>(FormulaSource source, BoundInputs inputs, bool hessian, bool explain)
         where T : IFloatingPointIeee754<T>
     {
-        var compiled = Rent<T>(cache, expression, inputs, _limits);
+        var compiled = Rent<T>(cache, source, inputs, _limits);
         try
         {
             T[]? matrix = null;
@@ -58,21 +68,29 @@ public sealed class GradientService(FormulaCache cache, IOptions<ServiceLimits> 
         }
     }
 
-    /// <summary>Rents a compiled formula and sets its inputs; formula errors become problems on <c>expression</c>.</summary>
-    public static CompiledFormula<T> Rent<T>(FormulaCache cache, string expression, BoundInputs inputs, ServiceLimits limits)
-        where T : IFloatingPointIeee754<T>
+    /// <summary>
+    /// Rents a compiled formula and sets its inputs; formula errors become problems pointing into <paramref name="source"/>.
+    /// Data columns already of type <typeparamref name="T"/> are bound by reference, not copied.
+    /// </summary>
+    public static CompiledFormula<T> Rent<T>(FormulaCache cache, FormulaSource source, BoundInputs inputs, ServiceLimits limits,
+        IReadOnlyList<InputSpec>? specs = null) where T : IFloatingPointIeee754<T>
     {
+        specs ??= inputs.Specs;
         CompiledFormula<T> compiled;
         try
         {
-            compiled = cache.Rent<T>(expression, inputs.Specs, limits.FormulaLimits);
+            compiled = cache.Rent<T>(source.Text, specs, limits.FormulaLimits);
         }
         catch (FormulaException e)
         {
-            throw Problems.FromFormula(e, "expression", expression);
+            throw source.Problem(e);
         }
-        for (var slot = 0; slot < inputs.Specs.Count; slot++)
-            compiled.SetInput(slot, Convert<T>(inputs.Values[slot]));
+        for (var slot = 0; slot < specs.Count; slot++)
+        {
+            if (specs[slot].Length != inputs.Values[slot].Length) continue;
+            if (specs[slot].Kind == InputKind.Data && inputs.Values[slot] is T[] column) compiled.BindInput(slot, column);
+            else compiled.SetInput(slot, Convert<T>(inputs.Values[slot]));
+        }
         return compiled;
     }
 

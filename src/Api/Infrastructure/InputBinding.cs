@@ -16,6 +16,9 @@ public static partial class InputBinding
     [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]*$")]
     private static partial Regex NamePattern();
 
+    /// <summary>Whether a formula can refer to this name.</summary>
+    public static bool IsValidName(string name) => NamePattern().IsMatch(name);
+
     public static BoundInputs Bind(Dictionary<string, NumberOrVector>? parameters, Dictionary<string, NumberOrVector>? constants,
         Dictionary<string, double[]>? data, ServiceLimits limits)
     {

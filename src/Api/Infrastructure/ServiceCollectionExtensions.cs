@@ -1,3 +1,4 @@
+using Autograd.Api.Datasets;
 using Autograd.Api.Gradients;
 using Autograd.Api.Minimize;
 using Autograd.Expressions;
@@ -22,6 +23,9 @@ public static class ServiceCollectionExtensions
 
         services.AddSingleton(sp => new FormulaCache(sp.GetRequiredService<IOptions<ServiceLimits>>().Value.FormulaCacheSize));
         services.AddSingleton<GradientService>();
+
+        services.AddOptions<DatasetOptions>().BindConfiguration(DatasetOptions.Section);
+        services.AddSingleton<IDatasetStore, InMemoryDatasetStore>();
 
         services.AddOptions<MinimizeOptions>().BindConfiguration(MinimizeOptions.Section);
         services.AddSingleton(TimeProvider.System);

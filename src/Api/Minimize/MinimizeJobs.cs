@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Numerics;
 using System.Threading.Channels;
+using Autograd.Api.Datasets;
 using Autograd.Api.Gradients;
 using Autograd.Api.Infrastructure;
 using Autograd.Contracts;
@@ -16,6 +17,7 @@ public sealed class MinimizeJobs
     sealed record QueuedJob(string Id, IMinimizeWork Work, CancellationTokenSource Cancellation, int RecordEvery);
 
     readonly IJobStore _store;
+    readonly IDatasetStore _datasets;
     readonly FormulaCache _cache;
     readonly ServiceLimits _limits;
     readonly MinimizeOptions _options;
@@ -25,10 +27,10 @@ public sealed class MinimizeJobs
     readonly ConcurrentDictionary<string, CancellationTokenSource> _active = new();
     readonly CancellationToken _stopping;
 
-    public MinimizeJobs(IJobStore store, FormulaCache cache, IOptions<ServiceLimits> limits, IOptions<MinimizeOptions> options,
+    public MinimizeJobs(IJobStore store, IDatasetStore datasets, FormulaCache cache, IOptions<ServiceLimits> limits, IOptions<MinimizeOptions> options,
         TimeProvider clock, ILogger<MinimizeJobs> log, IHostApplicationLifetime lifetime)
     {
-        (_store, _cache, _limits, _options, _clock, _log) = (store, cache, limits.Value, options.Value, clock, log);
+        (_store, _datasets, _cache, _limits, _options, _clock, _log) = (store, datasets, cache, limits.Value, options.Value, clock, log);
         _queue = Channel.CreateBounded<QueuedJob>(new BoundedChannelOptions(_options.MaxQueuedJobs) { FullMode = BoundedChannelFullMode.Wait });
         _stopping = lifetime.ApplicationStopping;
         _stopping.Register(() =>
@@ -46,22 +48,27 @@ public sealed class MinimizeJobs
         if (_stopping.IsCancellationRequested)
             throw new ProblemException(503, "shutting-down", "The service is shutting down", "The service is shutting down and takes no new jobs; retry against another instance.");
         _store.Prune();
-        if (string.IsNullOrWhiteSpace(request.Expression))
-            throw Problems.Invalid("expression", "'expression' is required: the loss to minimise, e.g. \"(a - x[1])^2 + b*(x[2] - x[1]^2)^2\".");
+        var (source, target) = LossSource(request);
         var settings = OptimizerRequests.ToSettings(request.Optimizer);
         var rules = StoppingRulesOf(request);
         if (request.RecordEvery < 1)
             throw Problems.Invalid("recordEvery", $"recordEvery must be 1 or more, not {request.RecordEvery}.");
-        var inputs = InputBinding.Bind(request.Parameters, request.Constants, request.Data, _limits);
+        var formula = source.Parse(_cache, _limits.FormulaLimits);
+        var data = DataSource.Resolve(request.Data, request.Dataset, _datasets, formula,
+            GradientService.BoundNames(request.Parameters?.Keys, request.Constants?.Keys));
+        var inputs = InputBinding.Bind(request.Parameters, request.Constants, data, _limits);
+        var fit = FitOf(request, inputs, target);
         var work = request.Dtype == DType.Float32
-            ? Compile<float>(request, inputs, settings, rules)
-            : Compile<double>(request, inputs, settings, rules);
+            ? Compile<float>(request, source, inputs, settings, rules, fit)
+            : Compile<double>(request, source, inputs, settings, rules, fit);
 
         var job = new MinimizeJob
         {
             Id = Guid.NewGuid().ToString("n")[..12],
             Status = JobStatus.Queued,
-            Expression = request.Expression,
+            Expression = source.Text,
+            Dataset = request.Dataset,
+            BatchSize = fit?.BatchSize,
             Optimizer = OptimizerRequests.NameOf(settings.Kind),
             Dtype = request.Dtype,
             MaxIterations = rules.MaxIterations,
@@ -201,6 +208,7 @@ public sealed class MinimizeJobs
             Value = completed.Value ?? job.Value,
             GradientNorm = completed.GradientNorm ?? job.GradientNorm,
             Parameters = completed.Parameters ?? job.Parameters,
+            Fit = completed.Fit,
             FinishedAt = now,
             ElapsedSeconds = job.StartedAt is { } started ? (now - started).TotalSeconds : 0,
         });
@@ -234,19 +242,82 @@ public sealed class MinimizeJobs
         }
     }
 
-    IMinimizeWork Compile<T>(MinimizeRequest request, BoundInputs inputs, OptimizerSettings settings, StoppingRules rules)
-        where T : IFloatingPointIeee754<T>
+    /// <summary>The formula to minimise: the expression as given, or the expansion of model, target and loss.</summary>
+    static (FormulaSource Source, string? Target) LossSource(MinimizeRequest request)
     {
-        var compiled = GradientService.Rent<T>(_cache, request.Expression!, inputs, _limits);
+        if (request.Model is null)
+        {
+            if (string.IsNullOrWhiteSpace(request.Expression))
+                throw Problems.Invalid("expression", "Give the loss as 'expression', e.g. \"(a - x[1])^2 + b*(x[2] - x[1]^2)^2\", or as 'model', 'target' and 'loss'.");
+            if (request.Target is not null || request.Loss is not null)
+                throw Problems.Invalid("target", "'target' and 'loss' go with 'model', not with 'expression'.");
+            return (new FormulaSource(request.Expression), null);
+        }
+        if (request.Expression is not null)
+            throw Problems.Invalid("model", "Give either 'expression' or 'model' (with 'target' and 'loss'), not both.");
+        if (string.IsNullOrWhiteSpace(request.Model))
+            throw Problems.Invalid("model", "'model' is empty; give the prediction as a formula, e.g. \"b0 + b1*x\".");
+        if (request.Target is null || !InputBinding.IsValidName(request.Target))
+            throw Problems.Invalid("target", "'target' is required with 'model': the name of the data column the model predicts.");
+        var loss = request.Loss ?? "mse";
+        try
+        {
+            var (expression, offset) = ModelLoss.Expand(request.Model, request.Target, loss, request.LossOptions);
+            return (FormulaSource.ForModel(expression, offset, request.Model), request.Target);
+        }
+        catch (ArgumentException e)
+        {
+            var field = ModelLoss.Names.Contains(loss) ? "lossOptions" : "loss";
+            throw new ProblemException(400, field == "loss" ? "unknown-loss" : "invalid-loss-option", "The loss is not valid", e.Message,
+                new Dictionary<string, object?> { ["field"] = field });
+        }
+    }
+
+    FitSpec? FitOf(MinimizeRequest request, BoundInputs inputs, string? target)
+    {
+        var dataSlots = Enumerable.Range(0, inputs.Specs.Count).Where(i => inputs.Specs[i].Kind == InputKind.Data).ToArray();
+        if (dataSlots.Length == 0)
+        {
+            if (request.BatchSize is not null)
+                throw Problems.Invalid("batchSize", "batchSize needs data: give 'data' or 'dataset' columns that the formula uses.");
+            return null;
+        }
+        var rows = inputs.Specs[dataSlots[0]].Length;
+        if (request.BatchSize is { } batch && (batch < 1 || batch > rows))
+            throw Problems.Invalid("batchSize", $"batchSize must be between 1 and the {rows:N0} rows of the data, not {batch}.");
+        var targetColumn = target is null ? null : inputs.Specs.Select((spec, i) => (spec, i))
+            .Where(p => p.spec.Name == target && p.spec.Kind == InputKind.Data).Select(p => inputs.Values[p.i]).FirstOrDefault();
+        if (target is not null && targetColumn is null)
+            throw Problems.Invalid("target", $"The target '{target}' is not a data column of this request.");
+        var batchSize = request.BatchSize is { } b && b < rows ? b : (int?)null;
+        return new FitSpec(rows, batchSize, request.Shuffle, request.Seed, request.Model is null ? null : request.Loss ?? "mse", targetColumn);
+    }
+
+    IMinimizeWork Compile<T>(MinimizeRequest request, FormulaSource source, BoundInputs inputs, OptimizerSettings settings,
+        StoppingRules rules, FitSpec? fit) where T : IFloatingPointIeee754<T>
+    {
+        var specs = fit?.BatchSize is { } batch
+            ? inputs.Specs.Select(s => s.Kind == InputKind.Data ? s with { Length = batch } : s).ToList()
+            : inputs.Specs;
+        var compiled = GradientService.Rent<T>(_cache, source, inputs, _limits, specs);
         if (settings.NeedsHessian && compiled.ParameterCount > _limits.MaxHessianParameters)
         {
             _cache.Return(compiled);
             throw Problems.TooLarge("hessian-too-large", "optimizer.type",
                 $"newton needs the Hessian over {compiled.ParameterCount:N0} parameter elements; the limit is {_limits.MaxHessianParameters:N0}. Use lbfgs instead.");
         }
-        return new FormulaMinimizeWork<T>(compiled, inputs, settings, rules, request.IncludeGradient, _cache);
+        IObjective<T> objective = fit?.BatchSize is { } size
+            ? new MiniBatchObjective<T>(compiled,
+                Enumerable.Range(0, specs.Count).Where(i => specs[i].Kind == InputKind.Data)
+                    .Select(i => (i, GradientService.Convert<T>(inputs.Values[i]))).ToList(),
+                size, fit.Shuffle, fit.Seed)
+            : new FormulaObjective<T>(compiled);
+        return new FormulaMinimizeWork<T>(compiled, objective, inputs, settings, rules, request.IncludeGradient, _cache, source, _limits, fit);
     }
 }
+
+/// <summary>How a job over data is fitted and reported: rows, mini-batches, and the loss and target for the fit report.</summary>
+public sealed record FitSpec(int Rows, int? BatchSize, bool Shuffle, int Seed, string? Loss, double[]? Target);
 
 /// <summary>Runs <see cref="MinimizeOptions.EffectiveWorkers"/> worker loops; on shutdown, finishes what is left as cancelled.</summary>
 public sealed class MinimizeWorkers(MinimizeJobs jobs, IOptions<MinimizeOptions> options) : BackgroundService

@@ -15,32 +15,36 @@ public interface IMinimizeWork
 }
 
 /// <summary>A formula loss minimised in element type <typeparamref name="T"/>.</summary>
-public sealed class FormulaMinimizeWork<T>(CompiledFormula<T> compiled, BoundInputs inputs, OptimizerSettings settings,
-    StoppingRules rules, bool includeGradient, FormulaCache cache) : IMinimizeWork where T : IFloatingPointIeee754<T>
+public sealed class FormulaMinimizeWork<T>(CompiledFormula<T> compiled, IObjective<T> objective, BoundInputs inputs,
+    OptimizerSettings settings, StoppingRules rules, bool includeGradient, FormulaCache cache, FormulaSource source,
+    ServiceLimits limits, FitSpec? fit) : IMinimizeWork where T : IFloatingPointIeee754<T>
 {
     public MinimizeCompleted Run(JobProgress progress, CancellationToken cancellation)
     {
         try
         {
-            var objective = new FormulaObjective<T>(compiled);
+            var start = new FormulaObjective<T>(compiled).CurrentParameters();
+            var batches = objective as MiniBatchObjective<T>;
             var optimizer = settings.Create<T>(objective.Dimension);
             var last = new T[objective.Dimension];
             var lastGradient = new T[objective.Dimension];
             T lastValue = T.Zero, lastNorm = T.Zero;
+            int? epoch = null;
 
-            var outcome = Minimizer.Run(objective, objective.CurrentParameters(), optimizer, rules, (in IterationState<T> state) =>
+            var outcome = Minimizer.Run(objective, start, optimizer, rules, (in IterationState<T> state) =>
             {
+                epoch = batches?.Epoch;
                 state.Parameters.CopyTo(last);
                 state.Gradient.CopyTo(lastGradient);
                 (lastValue, lastNorm) = (state.Value, state.GradientNorm);
                 if (progress.ShouldRecord(state.Iteration))
-                    progress.Record(Progress(state.Iteration, last, lastGradient, lastValue, lastNorm));
+                    progress.Record(Progress(state.Iteration, epoch, last, lastGradient, lastValue, lastNorm));
                 else if (progress.SnapshotDue)
                     progress.Snapshot(state.Iteration, double.CreateChecked(state.Value), double.CreateChecked(state.GradientNorm), Parameters(last));
             }, cancellation);
 
             if (outcome.Iterations > 0 && progress.LastRecorded < outcome.Iterations && outcome.Reason != StopReason.Diverged)
-                progress.Record(Progress(outcome.Iterations, last, lastGradient, lastValue, lastNorm));
+                progress.Record(Progress(outcome.Iterations, epoch, last, lastGradient, lastValue, lastNorm));
 
             return new MinimizeCompleted
             {
@@ -57,6 +61,7 @@ public sealed class FormulaMinimizeWork<T>(CompiledFormula<T> compiled, BoundInp
                 Value = outcome.Iterations > 0 && T.IsFinite(outcome.Value) ? double.CreateChecked(outcome.Value) : null,
                 GradientNorm = outcome.Iterations > 0 && T.IsFinite(outcome.GradientNorm) ? double.CreateChecked(outcome.GradientNorm) : null,
                 Parameters = Parameters(outcome.Parameters),
+                Fit = fit is null || outcome.Iterations == 0 ? null : FitReport(fit, outcome.Parameters),
             };
         }
         finally
@@ -67,14 +72,42 @@ public sealed class FormulaMinimizeWork<T>(CompiledFormula<T> compiled, BoundInp
 
     public void Release() => cache.Return(compiled);
 
-    MinimizeProgress Progress(int iteration, T[] x, T[] gradient, T value, T norm) => new()
+    MinimizeProgress Progress(int iteration, int? epoch, T[] x, T[] gradient, T value, T norm) => new()
     {
         Iteration = iteration,
+        Epoch = epoch,
         Value = double.CreateChecked(value),
         GradientNorm = double.CreateChecked(norm),
         Parameters = Parameters(x),
         Gradient = includeGradient ? Parameters(gradient) : null,
     };
+
+    /// <summary>The loss over every row at the final parameters; for mse also the residual standard error and R².</summary>
+    FitReport FitReport(FitSpec spec, T[] parameters)
+    {
+        var full = spec.BatchSize is null ? compiled : Gradients.GradientService.Rent<T>(cache, source, inputs, limits);
+        try
+        {
+            var objective = new FormulaObjective<T>(full);
+            var loss = double.CreateChecked(objective.ValueAndGradient(parameters, new T[parameters.Length]));
+            if (spec.Loss != "mse" || spec.Target is not { } y) return new FitReport { Loss = loss, Rows = spec.Rows };
+            var mean = y.Average();
+            var total = y.Sum(v => (v - mean) * (v - mean));
+            var residual = loss * spec.Rows;
+            var freedom = spec.Rows - parameters.Length;
+            return new FitReport
+            {
+                Loss = loss,
+                Rows = spec.Rows,
+                ResidualStandardError = freedom > 0 ? Math.Sqrt(residual / freedom) : null,
+                RSquared = total > 0 ? 1 - residual / total : null,
+            };
+        }
+        finally
+        {
+            if (!ReferenceEquals(full, compiled)) cache.Return(full);
+        }
+    }
 
     Dictionary<string, NumberOrVector> Parameters(ReadOnlySpan<T> flat)
     {

@@ -55,6 +55,26 @@ public sealed class CompiledFormula<T> where T : IFloatingPointIeee754<T>
         values.CopyTo(target);
     }
 
+    /// <summary>
+    /// Makes the input read <paramref name="values"/> itself instead of a copy, so that a large data column
+    /// is not duplicated; the caller must not change the array while the formula is in use.
+    /// </summary>
+    public void BindInput(int slot, T[] values)
+    {
+        var node = Tape[_inputNodes[slot]];
+        if (node.RequiresGrad) throw new InvalidOperationException($"'{Inputs[slot].Name}' is a parameter; set it with SetInput.");
+        if (values.Length != node.Value.Length)
+            throw new ShapeException($"'{Inputs[slot].Name}' was compiled with {node.Value.Length} element(s), not {values.Length}.");
+        node.Value = values;
+        HasBoundInputs = true;
+    }
+
+    /// <summary>True once <see cref="BindInput"/> was used: such a formula reads arrays it does not own and is never pooled.</summary>
+    public bool HasBoundInputs { get; private set; }
+
+    /// <summary>Elements of all inputs together: a measure of the memory a pooled copy holds.</summary>
+    public long InputElements => Inputs.Sum(i => (long)i.Length);
+
     public ReadOnlySpan<T> InputValues(int slot) => Tape[_inputNodes[slot]].Value;
 
     /// <summary>Replays the forward sweep and returns the value.</summary>

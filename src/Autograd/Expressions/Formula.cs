@@ -14,6 +14,10 @@ public sealed class Formula
     public string Text { get; }
     public IReadOnlyList<SyntaxNode> Nodes { get; }
 
+    /// <summary>The distinct names the formula refers to (not function names).</summary>
+    public IReadOnlySet<string> Names => _names ??= Nodes.Where(n => n.Kind == SyntaxKind.Name).Select(n => n.Text).ToHashSet(StringComparer.Ordinal);
+    IReadOnlySet<string>? _names;
+
     /// <exception cref="FormulaException">The text is not a formula, or exceeds <paramref name="limits"/>.</exception>
     public static Formula Parse(string text, FormulaLimits? limits = null) =>
         new(text, Parser.Parse(text, limits ?? FormulaLimits.Default));

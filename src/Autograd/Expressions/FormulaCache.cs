@@ -42,8 +42,12 @@ public sealed class FormulaCache(int capacity = 256)
         return CompiledFormula<T>.Compile(Parse(text, limits), inputs);
     }
 
+    /// <summary>Formulas over more input elements than this are not pooled: recording them again is cheap next to their data.</summary>
+    public const long MaxPooledInputElements = 100_000;
+
     public void Return<T>(CompiledFormula<T> compiled) where T : IFloatingPointIeee754<T>
     {
+        if (compiled.HasBoundInputs || compiled.InputElements > MaxPooledInputElements) return;
         if (_compiled.Count >= capacity) _compiled.Clear();
         _compiled.GetOrAdd(Key<T>(compiled.Formula.Text, compiled.Inputs), _ => []).Add(compiled);
     }

@@ -75,6 +75,7 @@ public static class Minimizer
             if (rules.TimeLimit is { } limit && clock.Elapsed > limit)
                 return Stop(StopReason.TimeLimit, $"Stopped after {limit.TotalSeconds:0.###} s, the time limit, at iteration {k - 1}.", k - 1);
 
+            (objective as IIterationAware)?.BeginIteration(k);
             value = objective.ValueAndGradient(x, gradient);
             gradientNorm = Norm(gradient);
             if (!T.IsFinite(value) || !T.IsFinite(gradientNorm) || !AllFinite(x))

@@ -1,0 +1,27 @@
+using Autograd.Api.Infrastructure;
+using Autograd.Expressions;
+
+namespace Autograd.Api.Datasets;
+
+/// <summary>The data columns of a request: inline <c>data</c>, or the columns of a stored dataset that the formula uses.</summary>
+public static class DataSource
+{
+    public static Dictionary<string, double[]>? Resolve(Dictionary<string, double[]>? inline, string? datasetId,
+        IDatasetStore store, Formula formula, ISet<string> boundElsewhere)
+    {
+        if (datasetId is null) return inline;
+        if (inline is { Count: > 0 })
+            throw Problems.Invalid("dataset", "Give the data either inline as 'data' or as a stored 'dataset', not both.");
+        var dataset = store.Find(datasetId)
+                      ?? throw new ProblemException(400, "dataset-not-found", "No such dataset",
+                          $"There is no dataset '{datasetId}'; POST /datasets stores one and GET /datasets lists them.",
+                          new Dictionary<string, object?> { ["field"] = "dataset" });
+        var columns = new Dictionary<string, double[]>();
+        for (var i = 0; i < dataset.Names.Count; i++)
+        {
+            var name = dataset.Names[i];
+            if (formula.Names.Contains(name) && !boundElsewhere.Contains(name)) columns[name] = dataset.Columns[i];
+        }
+        return columns;
+    }
+}
