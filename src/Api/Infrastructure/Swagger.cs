@@ -55,11 +55,39 @@ public static class Swagger
                 ("least-squares", "Mean squared error of a line over inline data",
                     """{"expression": "mean((y - (b0 + b1*x))^2)", "parameters": {"b0": 0, "b1": 0}, "data": {"x": [0, 1, 2, 3], "y": [1, 2.1, 2.9, 4.2]}}"""),
             ],
+            ["StartMinimize"] =
+            [
+                ("rosenbrock-sgd", "The tutorial's run: Rosenbrock (a = 1, b = 5) from (-1, 1), sgd with learning rate 0.01, 1000 iterations",
+                    """{"expression": "(a - x[1])^2 + b*(x[2] - x[1]^2)^2", "parameters": {"x": [-1, 1]}, "constants": {"a": 1, "b": 5}, "optimizer": {"type": "sgd", "learningRate": 0.01}, "maxIterations": 1000}"""),
+                ("rosenbrock-adam", "The same with adam",
+                    """{"expression": "(a - x[1])^2 + b*(x[2] - x[1]^2)^2", "parameters": {"x": [-1, 1]}, "constants": {"a": 1, "b": 5}, "optimizer": {"type": "adam", "learningRate": 0.05}, "maxIterations": 2000, "gradientNormTolerance": 1e-8}"""),
+                ("rosenbrock-lbfgs", "The same with lbfgs: converges in a few dozen iterations",
+                    """{"expression": "(a - x[1])^2 + b*(x[2] - x[1]^2)^2", "parameters": {"x": [-1, 1]}, "constants": {"a": 1, "b": 5}, "optimizer": {"type": "lbfgs"}, "maxIterations": 200, "gradientNormTolerance": 1e-10}"""),
+                ("lab-sgd", "The tutorial's lab, y = 1 + x + e, fitted by sgd with the model shorthand (or use \"dataset\": id from POST /datasets)",
+                    """{"model": "b0 + b1*x", "target": "y", "loss": "mse", "parameters": {"b0": 0, "b1": 0}, "data": {"x": [0.269, 1.695, 1.528, 0.51, 0.991, 0.899, 1.303, 1.577, 0.188, 0.057, 1.672, 0.866, 1.525, 0.004, 0.891, 1.443, 0.458, 1.891, 1.803, 0.061], "y": [1.577, 2.745, 2.755, 1.419, 2.046, 2.155, 2.477, 2.609, 0.917, 1.168, 2.691, 2.046, 2.579, 1.276, 1.878, 2.493, 1.625, 2.619, 2.703, 0.936]}, "optimizer": {"type": "sgd", "learningRate": 0.1}, "maxIterations": 2000}"""),
+                ("lab-adam", "The lab with adam",
+                    """{"model": "b0 + b1*x", "target": "y", "parameters": {"b0": 0, "b1": 0}, "data": {"x": [0.269, 1.695, 1.528, 0.51, 0.991, 0.899, 1.303, 1.577, 0.188, 0.057, 1.672, 0.866, 1.525, 0.004, 0.891, 1.443, 0.458, 1.891, 1.803, 0.061], "y": [1.577, 2.745, 2.755, 1.419, 2.046, 2.155, 2.477, 2.609, 0.917, 1.168, 2.691, 2.046, 2.579, 1.276, 1.878, 2.493, 1.625, 2.619, 2.703, 0.936]}, "optimizer": {"type": "adam", "learningRate": 0.05}, "maxIterations": 3000, "gradientNormTolerance": 1e-9}"""),
+                ("lab-lbfgs", "The lab with lbfgs",
+                    """{"model": "b0 + b1*x", "target": "y", "parameters": {"b0": 0, "b1": 0}, "data": {"x": [0.269, 1.695, 1.528, 0.51, 0.991, 0.899, 1.303, 1.577, 0.188, 0.057, 1.672, 0.866, 1.525, 0.004, 0.891, 1.443, 0.458, 1.891, 1.803, 0.061], "y": [1.577, 2.745, 2.755, 1.419, 2.046, 2.155, 2.477, 2.609, 0.917, 1.168, 2.691, 2.046, 2.579, 1.276, 1.878, 2.493, 1.625, 2.619, 2.703, 0.936]}, "optimizer": {"type": "lbfgs"}, "maxIterations": 100, "gradientNormTolerance": 1e-10}"""),
+            ],
+            ["CreateDataset"] =
+            [
+                ("lab", "The tutorial's lab data (20 rows of y = 1 + x + e) as JSON columns",
+                    """{"columns": {"x": [0.269, 1.695, 1.528, 0.51, 0.991, 0.899, 1.303, 1.577, 0.188, 0.057, 1.672, 0.866, 1.525, 0.004, 0.891, 1.443, 0.458, 1.891, 1.803, 0.061], "y": [1.577, 2.745, 2.755, 1.419, 2.046, 2.155, 2.477, 2.609, 0.917, 1.168, 2.691, 2.046, 2.579, 1.276, 1.878, 2.493, 1.625, 2.619, 2.703, 0.936]}}"""),
+            ],
         };
+
+        const string LabCsv = "x,y\n0.269,1.577\n1.695,2.745\n1.528,2.755\n0.51,1.419\n0.991,2.046\n0.899,2.155\n1.303,2.477\n1.577,2.609\n0.188,0.917\n0.057,1.168\n1.672,2.691\n0.866,2.046\n1.525,2.579\n0.004,1.276\n0.891,1.878\n1.443,2.493\n0.458,1.625\n1.891,2.619\n1.803,2.703\n0.061,0.936\n";
 
         public void Apply(OpenApiOperation operation, OperationFilterContext context)
         {
             if (operation.OperationId is null || !Examples.TryGetValue(operation.OperationId, out var examples)) return;
+            if (operation.OperationId == "CreateDataset"
+                && operation.RequestBody?.Content?.TryGetValue("text/csv", out var csv) == true && csv is OpenApiMediaType csvMedia)
+            {
+                csvMedia.Examples ??= new Dictionary<string, IOpenApiExample>();
+                csvMedia.Examples["lab"] = new OpenApiExample { Summary = "The lab data as CSV", Value = JsonValue.Create(LabCsv) };
+            }
             if (operation.RequestBody?.Content?.TryGetValue("application/json", out var content) != true
                 || content is not OpenApiMediaType media) return;
             media.Examples ??= new Dictionary<string, IOpenApiExample>();
