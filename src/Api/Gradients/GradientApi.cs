@@ -28,7 +28,35 @@ public static class GradientApi
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
 
+        group.MapPost("/surface", ComputeSurface)
+            .WithName(nameof(ComputeSurface))
+            .WithSummary("The loss on a grid over two parameter elements, the others fixed")
+            .WithDescription("""
+                For contour plots: `z[j][i]` is the loss at (`x[i]`, `y[j]`), null where it is not finite. Each axis names a
+                scalar parameter or a vector element (`x[1]`) and a range; `resolution` points per axis (at most
+                Limits:MaxSurfaceResolution). The formula is recorded once and its tape replayed at every grid point.
+                """)
+            .Accepts<SurfaceRequest>("application/json")
+            .Produces<SurfaceResponse>()
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+
         return app;
+    }
+
+    public static Results<Ok<SurfaceResponse>, ProblemHttpResult> ComputeSurface(
+        SurfaceRequest request, SurfaceService surfaces, IDiagnosticContext diagnostics)
+    {
+        try
+        {
+            return TypedResults.Ok(surfaces.Compute(request));
+        }
+        catch (ProblemException problem)
+        {
+            diagnostics.Set("Problem", problem.Code);
+            return problem.ToResult();
+        }
     }
 
     public static Results<Ok<GradientResponse>, ProblemHttpResult> ComputeGradient(

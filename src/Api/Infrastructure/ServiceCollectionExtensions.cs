@@ -23,6 +23,7 @@ public static class ServiceCollectionExtensions
 
         services.AddSingleton(sp => new FormulaCache(sp.GetRequiredService<IOptions<ServiceLimits>>().Value.FormulaCacheSize));
         services.AddSingleton<GradientService>();
+        services.AddSingleton<SurfaceService>();
 
         services.AddOptions<DatasetOptions>().BindConfiguration(DatasetOptions.Section);
         services.AddSingleton<IDatasetStore, InMemoryDatasetStore>();

@@ -26,6 +26,9 @@ public sealed class ServiceLimits
     /// <summary>Rows in a data column.</summary>
     public int MaxDataRows { get; set; } = 1_000_000;
 
+    /// <summary>Grid points along each axis of a /surface request.</summary>
+    public int MaxSurfaceResolution { get; set; } = 200;
+
     /// <summary>Compiled formulas kept for replay.</summary>
     public int FormulaCacheSize { get; set; } = 256;
 
