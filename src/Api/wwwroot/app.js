@@ -388,7 +388,8 @@ function drawTape(tape) {
       text: nodes.map(label), textposition: "bottom center", hovertext: nodes.map(n => n.span?.text ?? n.name ?? ""), hoverinfo: "text" },
   ], {
     title: { text: "Computational graph: value and adjoint d(loss)/d(node)" }, showlegend: false, margin: { t: 40, b: 60 },
-    xaxis: { visible: false, range: [-0.5, Math.max(...depth.values()) + 0.5] }, yaxis: { visible: false },
+    xaxis: { visible: false, range: [-0.5, Math.max(...depth.values()) + 0.5] },
+    yaxis: { visible: false, range: [Math.min(...[...position.values()].map(p => p[1])) - 0.8, Math.max(...[...position.values()].map(p => p[1])) + 0.4] },
   }, { responsive: true });
 
   $("tape-table").querySelector("tbody").innerHTML = nodes.map((n, i) =>
