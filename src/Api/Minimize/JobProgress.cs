@@ -17,9 +17,14 @@ public sealed class JobProgress(string jobId, IJobStore store, EventLog log, int
 
     public bool ShouldRecord(int iteration) => iteration % RecordEvery == 0;
 
-    public void Record(MinimizeProgress progress)
+    /// <param name="final">The job's last iteration: recorded even if thinning just moved the grid past it.</param>
+    public void Record(MinimizeProgress progress, bool final = false)
     {
-        if (_recorded >= maxEvents) Thin();
+        if (_recorded >= maxEvents)
+        {
+            Thin();
+            if (!final && !ShouldRecord(progress.Iteration)) return;
+        }
         log.Append(JobEvent.IterationType, progress.Iteration, progress);
         _recorded++;
         LastRecorded = progress.Iteration;

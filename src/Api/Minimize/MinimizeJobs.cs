@@ -14,7 +14,17 @@ namespace Autograd.Api.Minimize;
 /// <summary>Accepts minimisation jobs into a bounded queue, cancels them, and runs them for the workers.</summary>
 public sealed class MinimizeJobs
 {
-    sealed record QueuedJob(string Id, IMinimizeWork Work, CancellationTokenSource Cancellation, int RecordEvery);
+    sealed class QueuedJob(string id, IMinimizeWork work, CancellationTokenSource cancellation, int recordEvery)
+    {
+        int _claimed;
+        public string Id { get; } = id;
+        public IMinimizeWork Work { get; } = work;
+        public CancellationTokenSource Cancellation { get; } = cancellation;
+        public int RecordEvery { get; } = recordEvery;
+
+        /// <summary>True for exactly one caller: the worker that starts the job, or the cancel that ends it while queued.</summary>
+        public bool Claim() => Interlocked.Exchange(ref _claimed, 1) == 0;
+    }
 
     readonly IJobStore _store;
     readonly IDatasetStore _datasets;
@@ -24,18 +34,19 @@ public sealed class MinimizeJobs
     readonly TimeProvider _clock;
     readonly ILogger<MinimizeJobs> _log;
     readonly Channel<QueuedJob> _queue;
-    readonly ConcurrentDictionary<string, CancellationTokenSource> _active = new();
+    readonly ConcurrentDictionary<string, QueuedJob> _active = new();
+    int _waiting;
     readonly CancellationToken _stopping;
 
     public MinimizeJobs(IJobStore store, IDatasetStore datasets, FormulaCache cache, IOptions<ServiceLimits> limits, IOptions<MinimizeOptions> options,
         TimeProvider clock, ILogger<MinimizeJobs> log, IHostApplicationLifetime lifetime)
     {
         (_store, _datasets, _cache, _limits, _options, _clock, _log) = (store, datasets, cache, limits.Value, options.Value, clock, log);
-        _queue = Channel.CreateBounded<QueuedJob>(new BoundedChannelOptions(_options.MaxQueuedJobs) { FullMode = BoundedChannelFullMode.Wait });
+        _queue = Channel.CreateUnbounded<QueuedJob>();
         _stopping = lifetime.ApplicationStopping;
         _stopping.Register(() =>
         {
-            foreach (var cancellation in _active.Values) cancellation.Cancel();
+            foreach (var job in _active.Values) job.Cancellation.Cancel();
         });
     }
 
@@ -76,22 +87,19 @@ public sealed class MinimizeJobs
             RecordEvery = request.RecordEvery,
             CreatedAt = _clock.GetUtcNow(),
         };
-        var queued = new QueuedJob(job.Id, work, CancellationTokenSource.CreateLinkedTokenSource(_stopping), request.RecordEvery);
-        _store.Add(job);
-        _active[job.Id] = queued.Cancellation;
-        if (!_queue.Writer.TryWrite(queued))
+        // Admission counts jobs waiting for a worker; a job cancelled while waiting gives its place back at once.
+        if (Interlocked.Increment(ref _waiting) > _options.MaxQueuedJobs)
         {
-            _active.TryRemove(job.Id, out _);
+            Interlocked.Decrement(ref _waiting);
             work.Release();
-            Finish(job.Id, new MinimizeCompleted
-            {
-                Status = JobStatus.Cancelled, StopReason = StopReasonCode.Cancelled, Converged = false, Iterations = 0,
-                Message = "Not started: the job queue was full.",
-            });
             throw new ProblemException(429, "queue-full", "Too many jobs",
                 $"All {_options.EffectiveWorkers} workers are busy and {_options.MaxQueuedJobs} jobs are waiting; retry after the Retry-After interval.",
                 new Dictionary<string, object?> { ["retryAfterSeconds"] = 5 });
         }
+        var queued = new QueuedJob(job.Id, work, CancellationTokenSource.CreateLinkedTokenSource(_stopping), request.RecordEvery);
+        _store.Add(job);
+        _active[job.Id] = queued;
+        _queue.Writer.TryWrite(queued);
         _log.LogInformation("Job {JobId} queued: {Optimizer} for up to {MaxIterations} iterations on {ExpressionLength}-character formula",
             job.Id, job.Optimizer, job.MaxIterations, job.Expression.Length);
         return job;
@@ -101,7 +109,20 @@ public sealed class MinimizeJobs
     public bool Cancel(string id)
     {
         if (_store.Find(id) is null) return false;
-        if (_active.TryGetValue(id, out var cancellation)) cancellation.Cancel();
+        if (!_active.TryGetValue(id, out var job)) return true;
+        job.Cancellation.Cancel();
+        if (job.Claim())
+        {
+            // Still waiting for a worker: finish it now and give its place in the queue back.
+            Interlocked.Decrement(ref _waiting);
+            _active.TryRemove(id, out _);
+            job.Work.Release();
+            Finish(id, new MinimizeCompleted
+            {
+                Status = JobStatus.Cancelled, StopReason = StopReasonCode.Cancelled, Converged = false, Iterations = 0,
+                Message = "Cancelled before it started.",
+            });
+        }
         return true;
     }
 
@@ -122,13 +143,21 @@ public sealed class MinimizeJobs
         return _store.Find(id);
     }
 
-    /// <summary>The worker loop: runs queued jobs one at a time until the service stops.</summary>
-    public async Task RunWorkerAsync(CancellationToken stopping)
+    /// <summary>
+    /// The worker loop, run on a thread of its own: jobs are long and CPU-bound, and holding thread-pool
+    /// threads for them would starve the requests and event streams that the pool serves.
+    /// </summary>
+    public void RunWorker(CancellationToken stopping)
     {
         try
         {
-            await foreach (var job in _queue.Reader.ReadAllAsync(stopping))
-                await Task.Run(() => Execute(job), CancellationToken.None);
+            while (true)
+            {
+                var job = _queue.Reader.ReadAsync(stopping).AsTask().GetAwaiter().GetResult();
+                if (!job.Claim()) continue;
+                Interlocked.Decrement(ref _waiting);
+                Execute(job);
+            }
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
@@ -140,6 +169,8 @@ public sealed class MinimizeJobs
     {
         while (_queue.Reader.TryRead(out var job))
         {
+            if (!job.Claim()) continue;
+            Interlocked.Decrement(ref _waiting);
             job.Work.Release();
             _active.TryRemove(job.Id, out _);
             Finish(job.Id, new MinimizeCompleted
@@ -181,8 +212,8 @@ public sealed class MinimizeJobs
         }
         finally
         {
-            _active.TryRemove(job.Id, out var cancellation);
-            cancellation?.Dispose();
+            _active.TryRemove(job.Id, out _);
+            job.Cancellation.Dispose();
         }
         Finish(job.Id, completed);
         _log.LogInformation("Job {JobId} {Status} after {Iterations} iterations in {Seconds:0.000} s: {StopReason}",
@@ -324,7 +355,8 @@ public sealed class MinimizeWorkers(MinimizeJobs jobs, IOptions<MinimizeOptions>
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var workers = Enumerable.Range(0, options.Value.EffectiveWorkers).Select(_ => jobs.RunWorkerAsync(stoppingToken));
+        var workers = Enumerable.Range(0, options.Value.EffectiveWorkers).Select(_ => Task.Factory.StartNew(
+            () => jobs.RunWorker(stoppingToken), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default));
         await Task.WhenAll(workers);
         jobs.CancelQueued();
     }

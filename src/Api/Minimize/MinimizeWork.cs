@@ -44,7 +44,7 @@ public sealed class FormulaMinimizeWork<T>(CompiledFormula<T> compiled, IObjecti
             }, cancellation);
 
             if (outcome.Iterations > 0 && progress.LastRecorded < outcome.Iterations && outcome.Reason != StopReason.Diverged)
-                progress.Record(Progress(outcome.Iterations, epoch, last, lastGradient, lastValue, lastNorm));
+                progress.Record(Progress(outcome.Iterations, epoch, last, lastGradient, lastValue, lastNorm), final: true);
 
             return new MinimizeCompleted
             {

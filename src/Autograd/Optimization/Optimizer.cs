@@ -11,6 +11,11 @@ public abstract class Optimizer<T> where T : IFloatingPointIeee754<T>
 {
     public abstract void Step(Span<T> x, T value, ReadOnlySpan<T> gradient, IObjective<T> objective);
 
+    /// <summary>Forgets the state of earlier steps (momentum, moments, curvature pairs), as if newly created.</summary>
+    public virtual void Reset()
+    {
+    }
+
     protected static T Dot(ReadOnlySpan<T> a, ReadOnlySpan<T> b)
     {
         var sum = T.Zero;

@@ -25,4 +25,10 @@ public sealed class Sgd<T>(int dimension, double learningRate, double momentum =
         }
         _started = true;
     }
+
+    public override void Reset()
+    {
+        _started = false;
+        Array.Clear(_buffer);
+    }
 }

@@ -1,0 +1,82 @@
+using Autograd.Expressions;
+using Autograd.Optimization;
+using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Configs;
+
+namespace Autograd.Benchmarks;
+
+/// <summary>W1 (paraboloid gradient) and W2 (the tutorial's Rosenbrock descent), engine against the hand-written floor.</summary>
+[MemoryDiagnoser]
+[GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByCategory)]
+[CategoriesColumn]
+public class ScalarBenchmarks
+{
+    const int Iterations = 1000;
+    CompiledFormula<double> _paraboloid = null!;
+    FormulaObjective<double> _rosenbrock = null!;
+    Sgd<double> _sgd = null!;
+    readonly double[] _x = new double[2];
+    readonly double[] _gradient = new double[2];
+    double _g1, _g2;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _paraboloid = Workloads.Compile(Workloads.Paraboloid, InputSpec.Scalar("x1", InputKind.Parameter), InputSpec.Scalar("x2", InputKind.Parameter));
+        _paraboloid.SetInput(0, [2.0]);
+        _paraboloid.SetInput(1, [2.0]);
+        var rosenbrock = Workloads.Compile(Workloads.Rosenbrock, InputSpec.Vector("x", InputKind.Parameter, 2),
+            InputSpec.Scalar("a", InputKind.Constant), InputSpec.Scalar("b", InputKind.Constant));
+        rosenbrock.SetInput(1, [1.0]);
+        rosenbrock.SetInput(2, [5.0]);
+        _rosenbrock = new FormulaObjective<double>(rosenbrock);
+        _sgd = new Sgd<double>(2, 0.01);
+
+        Workloads.Check("W1 value", ParaboloidFloor(), ParaboloidEngine());
+        Workloads.Check("W1 gradient", _g1, _paraboloid.GradientOf(0)[0]);
+        var floor = RosenbrockFloor();
+        Workloads.Check("W2 final x1", floor, RosenbrockEngine());
+    }
+
+    [BenchmarkCategory("W1 paraboloid"), Benchmark(Baseline = true)]
+    public double ParaboloidFloor()
+    {
+        double x1 = 2, x2 = 2;
+        _g1 = 0.4 * x1;
+        _g2 = 0.4 * x2;
+        return 0.2 * x1 * x1 + 0.2 * x2 * x2 - 5;
+    }
+
+    [BenchmarkCategory("W1 paraboloid"), Benchmark]
+    public double ParaboloidEngine() => _paraboloid.EvaluateWithGradient();
+
+    [BenchmarkCategory("W2 rosenbrock sgd"), Benchmark(Baseline = true, OperationsPerInvoke = Iterations)]
+    public double RosenbrockFloor()
+    {
+        double x1 = -1, x2 = 1, a = 1, b = 5, lr = 0.01;
+        for (var k = 0; k < Iterations; k++)
+        {
+            var inner = x2 - x1 * x1;
+            var g1 = -2 * (a - x1) - 4 * b * x1 * inner;
+            var g2 = 2 * b * inner;
+            x1 -= lr * g1;
+            x2 -= lr * g2;
+        }
+        return x1;
+    }
+
+    [BenchmarkCategory("W2 rosenbrock sgd"), Benchmark(OperationsPerInvoke = Iterations)]
+    public double RosenbrockEngine()
+    {
+        _x[0] = -1;
+        _x[1] = 1;
+        var sgd = _sgd;
+        sgd.Reset();
+        for (var k = 0; k < Iterations; k++)
+        {
+            var value = _rosenbrock.ValueAndGradient(_x, _gradient);
+            sgd.Step(_x, value, _gradient, _rosenbrock);
+        }
+        return _x[0];
+    }
+}
