@@ -41,6 +41,16 @@ internal static class Num<T> where T : IFloatingPointIeee754<T>
     public static readonly T Two = T.CreateChecked(2);
     public static readonly T Half = T.CreateChecked(0.5);
     public static readonly T Quarter = T.CreateChecked(0.25);
+
+    /// <summary>
+    /// log(1 + z), accurate for tiny z, where the generic LogP1 computes log(1 + z) and loses every digit:
+    /// with u = 1 + z rounded, log(u)·z/(u - 1) cancels the rounding of u (Goldberg, 1991, theorem 4).
+    /// </summary>
+    public static T LogOnePlus(T z)
+    {
+        var u = T.One + z;
+        return u == T.One ? z : T.Log(u) * z / (u - T.One);
+    }
 }
 
 // ----- Elementwise, one input -----
@@ -133,7 +143,7 @@ internal readonly struct SoftplusRule : IUnaryRule
 {
     // log(1 + e^x) = max(x, 0) + log(1 + e^-|x|): exact for large |x| where the naive form overflows.
     public static T Value<T>(T x, T c) where T : IFloatingPointIeee754<T> =>
-        T.Max(x, T.Zero) + T.LogP1(T.Exp(-T.Abs(x)));
+        T.Max(x, T.Zero) + Num<T>.LogOnePlus(T.Exp(-T.Abs(x)));
     public static T Slope<T>(T x, T r, T c) where T : IFloatingPointIeee754<T> => SigmoidRule.Value(x, c);
     public static T Curvature<T>(T x, T r, T c) where T : IFloatingPointIeee754<T>
     {

@@ -10,6 +10,13 @@ namespace Autograd;
 public sealed class Tape<T> where T : IFloatingPointIeee754<T>
 {
     readonly List<TapeNode<T>> _nodes = [];
+    Step[]? _steps;
+
+    /// <summary>
+    /// One computed node, prepared for replay: its operands' arrays resolved, and whether every operand is a
+    /// single number, in which case the sweeps use <see cref="ScalarKernels{T}"/> instead of span kernels.
+    /// </summary>
+    readonly record struct Step(int Id, TapeNode<T> Node, T[] X, T[] Y, T[] GX, T[] GY, bool Scalar);
     internal readonly Dictionary<Tensor<T>, int> LeafNodes = new(ReferenceEqualityComparer.Instance);
     internal readonly List<Tensor<T>> Results = [];
 
@@ -37,7 +44,28 @@ public sealed class Tape<T> where T : IFloatingPointIeee754<T>
         var node = new TapeNode<T>(op, x, y, constant ?? T.Zero, index, new T[length], isScalar, requiresGrad, span, null);
         Kernels<T>.Forward(op, a.Value, b is null ? default : b.Value, node.Constant, index, node.Value);
         _nodes.Add(node);
+        _steps = null;
         return _nodes.Count - 1;
+    }
+
+    /// <summary>Forgets the prepared replay steps; call after an input node's array was replaced.</summary>
+    internal void Invalidate() => _steps = null;
+
+    Step[] Steps => _steps ??= Prepare();
+
+    Step[] Prepare()
+    {
+        var steps = new List<Step>();
+        for (var id = 0; id < _nodes.Count; id++)
+        {
+            var node = _nodes[id];
+            if (node.Op == Op.Input) continue;
+            var x = _nodes[node.X];
+            var y = node.Y >= 0 ? _nodes[node.Y] : null;
+            var scalar = node.Op != Op.Index && x.Length == 1 && (y is null || y.Length == 1);
+            steps.Add(new Step(id, node, x.Value, y?.Value ?? [], x.Adjoint, y?.Adjoint ?? [], scalar));
+        }
+        return [.. steps];
     }
 
     /// <summary>
@@ -56,6 +84,8 @@ public sealed class Tape<T> where T : IFloatingPointIeee754<T>
         foreach (var (leaf, id) in other.LeafNodes) LeafNodes.TryAdd(leaf, id + offset);
         foreach (var tensor in other.Results) tensor.MoveTo(this, tensor.NodeId + offset);
         Results.AddRange(other.Results);
+        _steps = null;
+        other._steps = null;
         other._nodes.Clear();
         other.Results.Clear();
         other.LeafNodes.Clear();
@@ -64,10 +94,15 @@ public sealed class Tape<T> where T : IFloatingPointIeee754<T>
     /// <summary>Recomputes every node from the current input values.</summary>
     public void Forward()
     {
-        foreach (var node in _nodes)
+        foreach (ref readonly var step in Steps.AsSpan())
         {
-            if (node.Op == Op.Input) continue;
-            Kernels<T>.Forward(node.Op, _nodes[node.X].Value, ValueOf(node.Y), node.Constant, node.Index, node.Value);
+            var node = step.Node;
+            if (step.Scalar)
+                node.Value[0] = ScalarKernels<T>.Forward(node.Op, step.X[0], step.Y.Length > 0 ? step.Y[0] : T.Zero, node.Constant);
+            else if (node.Op == Op.Index)
+                node.Value[0] = step.X[node.Index];
+            else
+                Kernels<T>.Forward(node.Op, step.X, step.Y, node.Constant, node.Index, node.Value);
         }
     }
 
@@ -80,16 +115,36 @@ public sealed class Tape<T> where T : IFloatingPointIeee754<T>
         var root = _nodes[output];
         if (root.Length != 1)
             throw new ShapeException($"Backward needs a scalar output, but node {output} has {root.Length} elements: reduce it with sum or mean first.");
-        for (var i = 0; i <= output; i++) _nodes[i].Adjoint.AsSpan().Clear();
+        for (var i = 0; i <= output; i++)
+        {
+            var adjoint = _nodes[i].Adjoint;
+            if (adjoint.Length == 1) adjoint[0] = T.Zero;
+            else adjoint.AsSpan().Clear();
+        }
         if (!root.RequiresGrad) return;
         root.Adjoint[0] = T.One;
-        for (var i = output; i >= 0; i--)
+        var steps = Steps.AsSpan();
+        for (var s = steps.Length - 1; s >= 0; s--)
         {
-            var node = _nodes[i];
-            if (node.Op == Op.Input || !node.RequiresGrad) continue;
-            var a = _nodes[node.X];
-            Kernels<T>.Backward(node.Op, a.Value, ValueOf(node.Y), node.Value, node.Constant, node.Index,
-                node.Adjoint, a.Adjoint, AdjointOf(node.Y));
+            ref readonly var step = ref steps[s];
+            var node = step.Node;
+            if (step.Id > output || !node.RequiresGrad) continue;
+            var g = node.Adjoint;
+            if (step.Scalar)
+            {
+                var gr = g[0];
+                T x = step.X[0], y = step.Y.Length > 0 ? step.Y[0] : T.Zero, r = node.Value[0];
+                if (step.GX.Length > 0) step.GX[0] += gr * ScalarKernels<T>.DX(node.Op, x, y, r, node.Constant);
+                if (step.GY.Length > 0) step.GY[0] += gr * ScalarKernels<T>.DY(node.Op, x, y, r);
+            }
+            else if (node.Op == Op.Index)
+            {
+                if (step.GX.Length > 0) step.GX[node.Index] += g[0];
+            }
+            else
+            {
+                Kernels<T>.Backward(node.Op, step.X, step.Y, node.Value, node.Constant, node.Index, g, step.GX, step.GY);
+            }
         }
     }
 
@@ -166,7 +221,6 @@ public sealed class Tape<T> where T : IFloatingPointIeee754<T>
     }
 
     ReadOnlySpan<T> ValueOf(int id) => id >= 0 ? _nodes[id].Value : default;
-    Span<T> AdjointOf(int id) => id >= 0 ? _nodes[id].Adjoint : default;
     ReadOnlySpan<T> TangentOf(int id) => id >= 0 && _nodes[id].RequiresGrad ? _nodes[id].Tangent : default;
     Span<T> AdjointTangentOf(int id) => id >= 0 && _nodes[id].RequiresGrad ? _nodes[id].AdjointTangent : default;
 }

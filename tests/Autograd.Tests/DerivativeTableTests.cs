@@ -191,6 +191,27 @@ public class DerivativeTableTests
     }
 
     [Fact]
+    public void SoftplusKeepsItsRelativeAccuracyFarBelowZero()
+    {
+        // softplus(x) = log1p(e^x) = e^x - e^2x/2 + e^3x/3 - ..., to double precision at these x.
+        static double Reference(double x)
+        {
+            var e = Math.Exp(x);
+            return e - e * e / 2 + e * e * e / 3;
+        }
+        foreach (var x in new[] { -10.0, -17, -30, -40, -200 })
+        {
+            var value = Tensor<double>.Scalar(x).Softplus().Item();
+            Assert.True(Math.Abs(value - Reference(x)) <= 1e-12 * Reference(x), $"softplus({x}) = {value:R}, expected {Reference(x):R}");
+        }
+        foreach (var x in new[] { -10f, -17f, -20f })
+        {
+            var value = Tensor<float>.Scalar(x).Softplus().Item();
+            Assert.True(Math.Abs(value - Reference(x)) <= 1e-6 * Reference(x), $"float softplus({x}) = {value:R}, expected {Reference(x):R}");
+        }
+    }
+
+    [Fact]
     public void ScalarParameterAddedToADataColumnGetsTheSumOfTheElementGradients()
     {
         var compiled = CompiledFormula<double>.Compile(Formula.Parse("sum((b + d)^2)"),

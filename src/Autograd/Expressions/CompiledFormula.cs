@@ -66,6 +66,7 @@ public sealed class CompiledFormula<T> where T : IFloatingPointIeee754<T>
         if (values.Length != node.Value.Length)
             throw new ShapeException($"'{Inputs[slot].Name}' was compiled with {node.Value.Length} element(s), not {values.Length}.");
         node.Value = values;
+        Tape.Invalidate();
         HasBoundInputs = true;
     }
 

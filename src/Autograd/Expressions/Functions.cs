@@ -20,6 +20,9 @@ public static class Functions
     public static IEnumerable<string> Names =>
         Elementwise.Keys.Concat(["pow", "min", "max", "sum", "mean", "dot"]).Order();
 
+    public static bool IsFunction(string name) =>
+        Elementwise.ContainsKey(name) || name is "pow" or "min" or "max" or "sum" or "mean" or "dot";
+
     /// <summary>The op a call records, given its argument count; null if the name is not a function.</summary>
     /// <exception cref="FormulaException">The function exists but takes another number of arguments.</exception>
     public static Op? Resolve(string name, int arguments, SourceSpan span)

@@ -7,7 +7,7 @@ internal sealed class Recorder<T> where T : IFloatingPointIeee754<T>
 {
     // An operand on the stack: a tape node, or a literal number not yet on the tape (Node = -1), so that
     // x ^ 2 becomes one PowConstant node and -3 stays a literal.
-    readonly record struct Operand(int Node, double Literal, string Text, SourceSpan Span);
+    readonly record struct Operand(int Node, double Literal, string? Text, SourceSpan Span);
 
     static readonly Dictionary<string, Op> BinaryOps = new()
     {
@@ -33,8 +33,14 @@ internal sealed class Recorder<T> where T : IFloatingPointIeee754<T>
     public Tape<T> Tape { get; } = new();
     public int[] InputNodes { get; }
 
+    string _text = "";
+
+    /// <summary>An operand's text: kept for names and numbers, cut from the formula for the rest (building it on the way would cost quadratic time).</summary>
+    string TextOf(Operand operand) => operand.Text ?? _text.Substring(operand.Span.Column - 1, Math.Min(operand.Span.Length, 80));
+
     public int Record(Formula formula)
     {
+        _text = formula.Text;
         var stack = new Stack<Operand>();
         foreach (var node in formula.Nodes)
         {
@@ -49,7 +55,7 @@ internal sealed class Recorder<T> where T : IFloatingPointIeee754<T>
                 case SyntaxKind.Negate:
                     var operand = stack.Pop();
                     stack.Push(operand.Node < 0
-                        ? operand with { Literal = -operand.Literal, Text = "-" + operand.Text, Span = node.Span }
+                        ? operand with { Literal = -operand.Literal, Text = null, Span = node.Span }
                         : Apply(Op.Neg, node, operand));
                     break;
                 case SyntaxKind.Binary:
@@ -79,7 +85,7 @@ internal sealed class Recorder<T> where T : IFloatingPointIeee754<T>
         if (_slotByName.TryGetValue(node.Text, out var slot)) return new Operand(InputNodes[slot], 0, node.Text, node.Span);
         if (Functions.Constants.TryGetValue(node.Text, out var value)) return new Operand(-1, value, node.Text, node.Span);
         var known = _inputs.Count == 0 ? "none" : string.Join(", ", _inputs.Select(i => i.Name));
-        var hint = Functions.Resolve(node.Text, 1, node.Span) is not null ? $"; '{node.Text}' is a function: call it as {node.Text}(...)" : "";
+        var hint = Functions.IsFunction(node.Text) ? $"; '{node.Text}' is a function: call it as {node.Text}(...)" : "";
         throw new FormulaException(FormulaError.UnknownName,
             $"Unknown name '{node.Text}': it is not a parameter, constant or data column (given: {known}) nor pi or e{hint}",
             node.Span, node.Text, "a parameter, constant or data column");
@@ -93,7 +99,7 @@ internal sealed class Recorder<T> where T : IFloatingPointIeee754<T>
         var source = Tape[Materialize(vector)];
         if (source.IsScalar || node.Index > source.Length)
         {
-            var what = source.IsScalar ? $"'{vector.Text}' is a scalar" : $"'{vector.Text}' has {source.Length} element{(source.Length == 1 ? "" : "s")}";
+            var what = source.IsScalar ? $"'{TextOf(vector)}' is a scalar" : $"'{TextOf(vector)}' has {source.Length} element{(source.Length == 1 ? "" : "s")}";
             throw new FormulaException(FormulaError.IndexOutOfRange,
                 $"Index {node.Index} is out of range: {what} (indices start at 1)", node.Span, node.Index.ToString(),
                 source.IsScalar ? "a vector" : $"an index from 1 to {source.Length}");
@@ -120,7 +126,7 @@ internal sealed class Recorder<T> where T : IFloatingPointIeee754<T>
         try
         {
             var id = Tape.Record(op, xNode, yNode, T.CreateChecked(constant), index, node.Span);
-            return new Operand(id, 0, node.Text, node.Span);
+            return new Operand(id, 0, null, node.Span);
         }
         catch (ShapeException e)
         {
@@ -131,5 +137,5 @@ internal sealed class Recorder<T> where T : IFloatingPointIeee754<T>
     int Materialize(Operand operand) =>
         operand.Node >= 0
             ? operand.Node
-            : Tape.AddInput([T.CreateChecked(operand.Literal)], true, false, operand.Text, operand.Span);
+            : Tape.AddInput([T.CreateChecked(operand.Literal)], true, false, TextOf(operand), operand.Span);
 }

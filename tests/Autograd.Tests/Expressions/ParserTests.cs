@@ -172,6 +172,19 @@ public class ParserTests
         Assert.Equal(error.Message, $"{error.Reason} ({error.Span})");
     }
 
+    [Theory]
+    [InlineData("x * pow", 5,
+        "Unknown name 'pow': it is not a parameter, constant or data column (given: x, y, p, d, w) nor pi or e; 'pow' is a function: call it as pow(...) (columns 5-7)")]
+    [InlineData("dot + x", 1,
+        "Unknown name 'dot': it is not a parameter, constant or data column (given: x, y, p, d, w) nor pi or e; 'dot' is a function: call it as dot(...) (columns 1-3)")]
+    public void BareNameOfATwoArgumentFunctionIsAnUnknownNameWithAHint(string text, int column, string message)
+    {
+        var error = Assert.Throws<FormulaException>(() => CompiledFormula<double>.Compile(Formula.Parse(text), Inputs));
+        Assert.Equal(FormulaError.UnknownName, error.Error);
+        Assert.Equal(message, error.Message);
+        Assert.Equal(column, error.Span.Column);
+    }
+
     [Fact]
     public void UnknownNameCarriesTheNameAsItsToken()
     {
