@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Numerics.Tensors;
 
 namespace Autograd;
 
@@ -12,6 +13,7 @@ internal static class Kernels<T> where T : IFloatingPointIeee754<T>
 {
     public static void Forward(Op op, ReadOnlySpan<T> x, ReadOnlySpan<T> y, T c, int index, Span<T> r)
     {
+        if (VectorKernels<T>.TryForward(op, x, y, c, r)) return;
         switch (op)
         {
             case Op.Neg: UnaryForward<NegRule>(x, c, r); break;
@@ -35,9 +37,9 @@ internal static class Kernels<T> where T : IFloatingPointIeee754<T>
             case Op.Pow: BinaryForward<PowRule>(x, y, r); break;
             case Op.Minimum: BinaryForward<MinimumRule>(x, y, r); break;
             case Op.Maximum: BinaryForward<MaximumRule>(x, y, r); break;
-            case Op.Sum: r[0] = Sum(x); break;
-            case Op.Mean: r[0] = Sum(x) / T.CreateChecked(x.Length); break;
-            case Op.Dot: r[0] = Dot(x, y); break;
+            case Op.Sum: r[0] = TensorPrimitives.Sum(x); break;
+            case Op.Mean: r[0] = TensorPrimitives.Sum(x) / T.CreateChecked(x.Length); break;
+            case Op.Dot: r[0] = TensorPrimitives.Dot(x, y); break;
             case Op.Min: r[0] = Extreme(x, max: false); break;
             case Op.Max: r[0] = Extreme(x, max: true); break;
             case Op.Index: r[0] = x[index]; break;
@@ -48,6 +50,7 @@ internal static class Kernels<T> where T : IFloatingPointIeee754<T>
     public static void Backward(Op op, ReadOnlySpan<T> x, ReadOnlySpan<T> y, ReadOnlySpan<T> r, T c, int index,
         ReadOnlySpan<T> g, Span<T> gx, Span<T> gy)
     {
+        if (VectorKernels<T>.TryBackward(op, x, y, r, c, g, gx, gy)) return;
         switch (op)
         {
             case Op.Neg: UnaryBackward<NegRule>(x, r, c, g, gx); break;
@@ -71,8 +74,8 @@ internal static class Kernels<T> where T : IFloatingPointIeee754<T>
             case Op.Pow: BinaryBackward<PowRule>(x, y, r, g, gx, gy); break;
             case Op.Minimum: BinaryBackward<MinimumRule>(x, y, r, g, gx, gy); break;
             case Op.Maximum: BinaryBackward<MaximumRule>(x, y, r, g, gx, gy); break;
-            case Op.Sum: AddScalar(gx, g[0]); break;
-            case Op.Mean: AddScalar(gx, g[0] / T.CreateChecked(x.Length)); break;
+            case Op.Sum: TensorPrimitives.Add(gx, g[0], gx); break;
+            case Op.Mean: TensorPrimitives.Add(gx, g[0] / T.CreateChecked(x.Length), gx); break;
             case Op.Dot: DotBackward(x, y, g[0], gx, gy); break;
             case Op.Min or Op.Max: ExtremeBackward(x, r[0], g[0], gx); break;
             case Op.Index: gx[index] += g[0]; break;
@@ -260,8 +263,8 @@ internal static class Kernels<T> where T : IFloatingPointIeee754<T>
 
     static void DotBackward(ReadOnlySpan<T> x, ReadOnlySpan<T> y, T g, Span<T> gx, Span<T> gy)
     {
-        for (var i = 0; i < gx.Length; i++) gx[i] += g * y[i];
-        for (var i = 0; i < gy.Length; i++) gy[i] += g * x[i];
+        if (!gx.IsEmpty) TensorPrimitives.MultiplyAdd(y, g, gx, gx);
+        if (!gy.IsEmpty) TensorPrimitives.MultiplyAdd(x, g, gy, gy);
     }
 
     static void DotSecond(ReadOnlySpan<T> x, ReadOnlySpan<T> y, ReadOnlySpan<T> xDot, ReadOnlySpan<T> yDot,

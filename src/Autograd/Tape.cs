@@ -16,7 +16,11 @@ public sealed class Tape<T> where T : IFloatingPointIeee754<T>
     /// One computed node, prepared for replay: its operands' arrays resolved, and whether every operand is a
     /// single number, in which case the sweeps use <see cref="ScalarKernels{T}"/> instead of span kernels.
     /// </summary>
-    readonly record struct Step(int Id, TapeNode<T> Node, T[] X, T[] Y, T[] GX, T[] GY, bool Scalar);
+    readonly record struct Step(int Id, Op Op, TapeNode<T> Node, T[] X, T[] Y, T[] GX, T[] GY, bool Scalar);
+
+    static readonly T[] NoOperand = [T.Zero];
+    T[][] _scalarAdjoints = [];
+    T[][] _vectorAdjoints = [];
     internal readonly Dictionary<Tensor<T>, int> LeafNodes = new(ReferenceEqualityComparer.Instance);
     internal readonly List<Tensor<T>> Results = [];
 
@@ -63,8 +67,12 @@ public sealed class Tape<T> where T : IFloatingPointIeee754<T>
             var x = _nodes[node.X];
             var y = node.Y >= 0 ? _nodes[node.Y] : null;
             var scalar = node.Op != Op.Index && x.Length == 1 && (y is null || y.Length == 1);
-            steps.Add(new Step(id, node, x.Value, y?.Value ?? [], x.Adjoint, y?.Adjoint ?? [], scalar));
+            // x ^ 2 is the commonest power; as Square it skips PowConstantRule's tests of the exponent.
+            var op = node.Op == Op.PowConstant && node.Constant == T.CreateChecked(2) ? Op.Square : node.Op;
+            steps.Add(new Step(id, op, node, x.Value, y?.Value ?? NoOperand, x.Adjoint, y?.Adjoint ?? [], scalar));
         }
+        _scalarAdjoints = _nodes.Where(n => n.Adjoint.Length == 1).Select(n => n.Adjoint).ToArray();
+        _vectorAdjoints = _nodes.Where(n => n.Adjoint.Length > 1).Select(n => n.Adjoint).ToArray();
         return [.. steps];
     }
 
@@ -98,7 +106,7 @@ public sealed class Tape<T> where T : IFloatingPointIeee754<T>
         {
             var node = step.Node;
             if (step.Scalar)
-                node.Value[0] = ScalarKernels<T>.Forward(node.Op, step.X[0], step.Y.Length > 0 ? step.Y[0] : T.Zero, node.Constant);
+                node.Value[0] = ScalarKernels<T>.Forward(step.Op, step.X[0], step.Y[0], node.Constant);
             else if (node.Op == Op.Index)
                 node.Value[0] = step.X[node.Index];
             else
@@ -115,15 +123,11 @@ public sealed class Tape<T> where T : IFloatingPointIeee754<T>
         var root = _nodes[output];
         if (root.Length != 1)
             throw new ShapeException($"Backward needs a scalar output, but node {output} has {root.Length} elements: reduce it with sum or mean first.");
-        for (var i = 0; i <= output; i++)
-        {
-            var adjoint = _nodes[i].Adjoint;
-            if (adjoint.Length == 1) adjoint[0] = T.Zero;
-            else adjoint.AsSpan().Clear();
-        }
+        var steps = Steps.AsSpan();
+        foreach (var adjoint in _scalarAdjoints) adjoint[0] = T.Zero;
+        foreach (var adjoint in _vectorAdjoints) adjoint.AsSpan().Clear();
         if (!root.RequiresGrad) return;
         root.Adjoint[0] = T.One;
-        var steps = Steps.AsSpan();
         for (var s = steps.Length - 1; s >= 0; s--)
         {
             ref readonly var step = ref steps[s];
@@ -133,9 +137,9 @@ public sealed class Tape<T> where T : IFloatingPointIeee754<T>
             if (step.Scalar)
             {
                 var gr = g[0];
-                T x = step.X[0], y = step.Y.Length > 0 ? step.Y[0] : T.Zero, r = node.Value[0];
-                if (step.GX.Length > 0) step.GX[0] += gr * ScalarKernels<T>.DX(node.Op, x, y, r, node.Constant);
-                if (step.GY.Length > 0) step.GY[0] += gr * ScalarKernels<T>.DY(node.Op, x, y, r);
+                T x = step.X[0], y = step.Y[0], r = node.Value[0];
+                if (step.GX.Length > 0) step.GX[0] += gr * ScalarKernels<T>.DX(step.Op, x, y, r, node.Constant);
+                if (step.GY.Length > 0) step.GY[0] += gr * ScalarKernels<T>.DY(step.Op, x, y, r);
             }
             else if (node.Op == Op.Index)
             {

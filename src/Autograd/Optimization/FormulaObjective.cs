@@ -8,12 +8,14 @@ public sealed class FormulaObjective<T> : IObjective<T> where T : IFloatingPoint
 {
     readonly CompiledFormula<T> _formula;
     readonly int[] _parameterSlots;
+    readonly int[] _lengths;
 
     public FormulaObjective(CompiledFormula<T> formula)
     {
         _formula = formula;
         _parameterSlots = Enumerable.Range(0, formula.Inputs.Count)
             .Where(i => formula.Inputs[i].Kind == InputKind.Parameter).ToArray();
+        _lengths = _parameterSlots.Select(slot => formula.Inputs[slot].Length).ToArray();
     }
 
     public int Dimension => _formula.ParameterCount;
@@ -55,11 +57,10 @@ public sealed class FormulaObjective<T> : IObjective<T> where T : IFloatingPoint
     void SetParameters(ReadOnlySpan<T> x)
     {
         var offset = 0;
-        foreach (var slot in _parameterSlots)
+        for (var i = 0; i < _parameterSlots.Length; i++)
         {
-            var length = _formula.Inputs[slot].Length;
-            _formula.SetInput(slot, x.Slice(offset, length));
-            offset += length;
+            _formula.SetInput(_parameterSlots[i], x.Slice(offset, _lengths[i]));
+            offset += _lengths[i];
         }
     }
 }

@@ -1,0 +1,87 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+
+namespace Autograd;
+
+/// <summary>
+/// SIMD versions of the commonest elementwise sweeps over long vectors, through TensorPrimitives. They
+/// compute what the rules of Derivatives.cs say (same formulas), only several elements at a time; ops
+/// not listed here fall back to the element loops in <see cref="Kernels{T}"/>.
+/// </summary>
+internal static class VectorKernels<T> where T : IFloatingPointIeee754<T>
+{
+    public const int MinimumLength = 16;
+
+    public static bool TryForward(Op op, ReadOnlySpan<T> x, ReadOnlySpan<T> y, T c, Span<T> r)
+    {
+        if (r.Length < MinimumLength) return false;
+        bool xs = x.Length == 1, ys = y.Length == 1;
+        switch (op)
+        {
+            case Op.Add when xs: TensorPrimitives.Add(y, x[0], r); return true;
+            case Op.Add when ys: TensorPrimitives.Add(x, y[0], r); return true;
+            case Op.Add: TensorPrimitives.Add(x, y, r); return true;
+            case Op.Sub when xs: TensorPrimitives.Subtract(x[0], y, r); return true;
+            case Op.Sub when ys: TensorPrimitives.Subtract(x, y[0], r); return true;
+            case Op.Sub: TensorPrimitives.Subtract(x, y, r); return true;
+            case Op.Mul when xs: TensorPrimitives.Multiply(y, x[0], r); return true;
+            case Op.Mul when ys: TensorPrimitives.Multiply(x, y[0], r); return true;
+            case Op.Mul: TensorPrimitives.Multiply(x, y, r); return true;
+            case Op.Div when xs: TensorPrimitives.Divide(x[0], y, r); return true;
+            case Op.Div when ys: TensorPrimitives.Divide(x, y[0], r); return true;
+            case Op.Div: TensorPrimitives.Divide(x, y, r); return true;
+            case Op.Neg: TensorPrimitives.Negate(x, r); return true;
+            case Op.Exp: TensorPrimitives.Exp(x, r); return true;
+            case Op.Log: TensorPrimitives.Log(x, r); return true;
+            case Op.Sqrt: TensorPrimitives.Sqrt(x, r); return true;
+            case Op.Abs: TensorPrimitives.Abs(x, r); return true;
+            case Op.Sin: TensorPrimitives.Sin(x, r); return true;
+            case Op.Cos: TensorPrimitives.Cos(x, r); return true;
+            case Op.Tanh: TensorPrimitives.Tanh(x, r); return true;
+            case Op.Square: TensorPrimitives.Multiply(x, x, r); return true;
+            case Op.PowConstant when c == Num<T>.Two: TensorPrimitives.Multiply(x, x, r); return true;
+            default: return false;
+        }
+    }
+
+    public static bool TryBackward(Op op, ReadOnlySpan<T> x, ReadOnlySpan<T> y, ReadOnlySpan<T> r, T c,
+        ReadOnlySpan<T> g, Span<T> gx, Span<T> gy)
+    {
+        if (r.Length < MinimumLength) return false;
+        bool xs = x.Length == 1, ys = y.Length == 1;
+        switch (op)
+        {
+            case Op.Add or Op.Sub:
+                AddTo(gx, g, xs, T.One);
+                AddTo(gy, g, ys, op == Op.Add ? T.One : -T.One);
+                return true;
+            case Op.Mul:
+                if (!gx.IsEmpty) { if (xs) gx[0] += ys ? y[0] * TensorPrimitives.Sum(g) : TensorPrimitives.Dot(g, y); else if (ys) TensorPrimitives.MultiplyAdd(g, y[0], gx, gx); else TensorPrimitives.MultiplyAdd(g, y, gx, gx); }
+                if (!gy.IsEmpty) { if (ys) gy[0] += xs ? x[0] * TensorPrimitives.Sum(g) : TensorPrimitives.Dot(g, x); else if (xs) TensorPrimitives.MultiplyAdd(g, x[0], gy, gy); else TensorPrimitives.MultiplyAdd(g, x, gy, gy); }
+                return true;
+            case Op.Square or Op.PowConstant when op == Op.Square || c == Num<T>.Two:
+                if (gx.IsEmpty) return true;
+                // gx += 2 g x, as two multiply-adds so that no temporary vector is needed.
+                TensorPrimitives.MultiplyAdd(g, x, gx, gx);
+                TensorPrimitives.MultiplyAdd(g, x, gx, gx);
+                return true;
+            case Op.Neg:
+                if (!gx.IsEmpty) TensorPrimitives.Subtract(gx, g, gx);
+                return true;
+            case Op.Exp:
+                if (!gx.IsEmpty) TensorPrimitives.MultiplyAdd(g, r, gx, gx);
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    /// <summary>target += sign * g, or, for a broadcast scalar target, target[0] += sign * sum(g).</summary>
+    static void AddTo(Span<T> target, ReadOnlySpan<T> g, bool scalar, T sign)
+    {
+        if (target.IsEmpty) return;
+        if (scalar) target[0] += sign * TensorPrimitives.Sum(g);
+        else if (sign == T.One) TensorPrimitives.Add(target, g, target);
+        else TensorPrimitives.Subtract(target, g, target);
+    }
+}
