@@ -16,7 +16,7 @@ public sealed class Tape<T> where T : IFloatingPointIeee754<T>
     /// One computed node, prepared for replay: its operands' arrays resolved, and whether every operand is a
     /// single number, in which case the sweeps use <see cref="ScalarKernels{T}"/> instead of span kernels.
     /// </summary>
-    readonly record struct Step(int Id, Op Op, TapeNode<T> Node, T[] X, T[] Y, T[] GX, T[] GY, bool Scalar);
+    internal readonly record struct Step(int Id, Op Op, TapeNode<T> Node, T[] X, T[] Y, T[] GX, T[] GY, bool Scalar);
 
     static readonly T[] NoOperand = [T.Zero];
     T[][] _scalarAdjoints = [];
@@ -73,6 +73,7 @@ public sealed class Tape<T> where T : IFloatingPointIeee754<T>
         }
         _scalarAdjoints = _nodes.Where(n => n.Adjoint.Length == 1).Select(n => n.Adjoint).ToArray();
         _vectorAdjoints = _nodes.Where(n => n.Adjoint.Length > 1).Select(n => n.Adjoint).ToArray();
+        _fused = FusedReplay<T>.TryCreate(_nodes, steps);
         return [.. steps];
     }
 
@@ -100,9 +101,31 @@ public sealed class Tape<T> where T : IFloatingPointIeee754<T>
     }
 
     /// <summary>Recomputes every node from the current input values.</summary>
-    public void Forward()
+    public void Forward() => RunForward(Steps);
+
+    /// <summary>
+    /// Like <see cref="Forward"/> then <see cref="Backward"/>, but long elementwise chains run fused, chunk by
+    /// chunk (<see cref="FusedReplay{T}"/>) where the tape allows it. Then only inputs, scalars and the output hold
+    /// their values and adjoints: intermediate vectors are left stale. For loops that need just the value and
+    /// the gradient of the inputs; explain and diagnostics use the plain sweeps.
+    /// </summary>
+    public void ForwardBackwardFused(int output)
     {
-        foreach (ref readonly var step in Steps.AsSpan())
+        _ = Steps;
+        if (_fused is null || _fused.Output != output)
+        {
+            Forward();
+            Backward(output);
+            return;
+        }
+        _fused.Run(this);
+    }
+
+    FusedReplay<T>? _fused;
+
+    internal void RunForward(ReadOnlySpan<Step> steps)
+    {
+        foreach (ref readonly var step in steps)
         {
             var node = step.Node;
             if (step.Scalar)
@@ -123,11 +146,21 @@ public sealed class Tape<T> where T : IFloatingPointIeee754<T>
         var root = _nodes[output];
         if (root.Length != 1)
             throw new ShapeException($"Backward needs a scalar output, but node {output} has {root.Length} elements: reduce it with sum or mean first.");
-        var steps = Steps.AsSpan();
-        foreach (var adjoint in _scalarAdjoints) adjoint[0] = T.Zero;
-        foreach (var adjoint in _vectorAdjoints) adjoint.AsSpan().Clear();
+        ClearAdjoints();
         if (!root.RequiresGrad) return;
         root.Adjoint[0] = T.One;
+        RunBackward(Steps, output);
+    }
+
+    internal void ClearAdjoints()
+    {
+        _ = Steps;
+        foreach (var adjoint in _scalarAdjoints) adjoint[0] = T.Zero;
+        foreach (var adjoint in _vectorAdjoints) adjoint.AsSpan().Clear();
+    }
+
+    internal void RunBackward(ReadOnlySpan<Step> steps, int output)
+    {
         for (var s = steps.Length - 1; s >= 0; s--)
         {
             ref readonly var step = ref steps[s];

@@ -93,6 +93,16 @@ public sealed class CompiledFormula<T> where T : IFloatingPointIeee754<T>
         return Value;
     }
 
+    /// <summary>
+    /// Like <see cref="EvaluateWithGradient"/>, with long elementwise chains fused; afterwards only the value and
+    /// the inputs' gradients are current, not the tape's intermediate nodes. For optimisation loops.
+    /// </summary>
+    public T EvaluateWithGradientFused()
+    {
+        Tape.ForwardBackwardFused(Output);
+        return Value;
+    }
+
     /// <summary>d(value)/d(input) after <see cref="EvaluateWithGradient"/>; empty for inputs that are not parameters.</summary>
     public ReadOnlySpan<T> GradientOf(int slot) => Tape[_inputNodes[slot]].Adjoint;
 

@@ -23,7 +23,7 @@ public sealed class FormulaObjective<T> : IObjective<T> where T : IFloatingPoint
     public T ValueAndGradient(ReadOnlySpan<T> x, Span<T> gradient)
     {
         SetParameters(x);
-        var value = _formula.EvaluateWithGradient();
+        var value = _formula.EvaluateWithGradientFused();
         var offset = 0;
         foreach (var slot in _parameterSlots)
         {

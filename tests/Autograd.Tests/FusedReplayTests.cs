@@ -1,0 +1,62 @@
+using Autograd.Expressions;
+
+namespace Autograd.Tests;
+
+/// <summary>The chunked, fused replay of long vectors gives what the plain sweeps give.</summary>
+public class FusedReplayTests
+{
+    public static TheoryData<string> Formulas =>
+    [
+        "mean((y - (b0 + b1*x))^2)",
+        "sum((w - x)^2 * (1 + 0.1*sin(w)))",
+        "mean(0.5*min(abs(y - (b0 + b1*x)), 0.3)^2 + 0.3*(abs(y - (b0 + b1*x)) - min(abs(y - (b0 + b1*x)), 0.3)))",
+        "mean(abs(y - (b0 + b1*x)) + softplus(-2*abs(y - (b0 + b1*x))) - log(2))",
+        "mean(softplus(b0 + b1*x) - y*(b0 + b1*x)) + b0^2 / sum(y)",
+        "dot(w, x) / 5000 + sqrt(mean(exp(-x*b1)))*b0",
+        "sum(w * w) + max(b0, b1) * mean(y)",
+    ];
+
+    [Theory]
+    [MemberData(nameof(Formulas))]
+    public void FusedReplayMatchesThePlainSweeps(string text)
+    {
+        const int n = 5003;
+        var random = new Random(11);
+        var x = Enumerable.Range(0, n).Select(_ => random.NextDouble() * 2).ToArray();
+        var y = x.Select(v => 1 + v + 0.3 * (random.NextDouble() - 0.5)).ToArray();
+        var w = Enumerable.Range(0, n).Select(_ => random.NextDouble() - 0.5).ToArray();
+        CompiledFormula<double> Compile()
+        {
+            var compiled = CompiledFormula<double>.Compile(Formula.Parse(text),
+            [
+                InputSpec.Scalar("b0", InputKind.Parameter), InputSpec.Scalar("b1", InputKind.Parameter),
+                InputSpec.Vector("w", InputKind.Parameter, n),
+                InputSpec.Vector("x", InputKind.Data, n), InputSpec.Vector("y", InputKind.Data, n),
+            ]);
+            compiled.SetInput(0, [0.3]);
+            compiled.SetInput(1, [0.7]);
+            compiled.SetInput(2, w);
+            compiled.SetInput(3, x);
+            compiled.SetInput(4, y);
+            return compiled;
+        }
+
+        var plain = Compile();
+        var fused = Compile();
+        var expected = plain.EvaluateWithGradient();
+        for (var repeat = 0; repeat < 2; repeat++)
+        {
+            Close(expected, fused.EvaluateWithGradientFused());
+            for (var slot = 0; slot < 3; slot++)
+            {
+                var a = plain.GradientOf(slot).ToArray();
+                var b = fused.GradientOf(slot).ToArray();
+                for (var i = 0; i < a.Length; i++) Close(a[i], b[i]);
+            }
+        }
+    }
+
+    // Chunks change the order of summation, so agreement is to rounding, relative to the size of the numbers.
+    static void Close(double expected, double actual) =>
+        Assert.True(Math.Abs(expected - actual) <= 1e-12 * Math.Max(1, Math.Abs(expected)), $"expected {expected:R}, got {actual:R}");
+}
