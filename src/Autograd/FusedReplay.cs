@@ -6,14 +6,16 @@ namespace Autograd;
 /// <summary>
 /// Replays a tape whose long vectors (all of one length n) flow through elementwise ops into sum, mean or
 /// dot, such as <c>mean((y - (b0 + b1*x))^2)</c>, one chunk of rows at a time. Intermediate vectors live in
-/// chunk-sized scratch that stays in cache instead of in full-length buffers, so a sweep reads the data
-/// columns once; the backward sweep recomputes each chunk's forward values rather than storing them.
-/// The rules are those of <see cref="Kernels{T}"/>, applied to slices.
+/// chunk-sized scratch that stays in cache instead of in full-length buffers. When the loss is the reduction
+/// itself, each chunk goes forward and straight back in one pass over the data, and long data is split
+/// between two threads. The rules are those of <see cref="Kernels{T}"/>, applied to slices.
 /// </summary>
 internal sealed class FusedReplay<T> where T : IFloatingPointIeee754<T>
 {
     const int MinimumLength = 4096;
     const int ChunkLength = 4096;
+    /// <summary>From this length on, the one-pass sweep splits the rows in two halves, one per thread.</summary>
+    const int SplitLength = 1 << 17;
 
     enum Kind : byte { Scalar, VectorInput, Lane, Reduce, AfterReduce }
 
@@ -24,12 +26,11 @@ internal sealed class FusedReplay<T> where T : IFloatingPointIeee754<T>
     readonly int[] _reduces;
     readonly Tape<T>.Step[] _before;
     readonly Tape<T>.Step[] _after;
-    readonly T[][] _laneValues;
-    readonly T[][] _laneAdjoints;
     readonly T[] _sums;
     readonly T[][] _vectorInputAdjoints;
-    readonly T[][] _scalarAdjoints;
+    readonly int[] _scalarsWithGrad;
     readonly int _length;
+    readonly Worker[] _workers;
 
     FusedReplay(IReadOnlyList<TapeNode<T>> nodes, Kind[] kinds, Tape<T>.Step[] steps, int length)
     {
@@ -43,11 +44,12 @@ internal sealed class FusedReplay<T> where T : IFloatingPointIeee754<T>
         for (var lane = 0; lane < _lanes.Length; lane++) _laneOf[_lanes[lane]] = lane;
         _before = steps.Where(s => kinds[s.Id] == Kind.Scalar).ToArray();
         _after = steps.Where(s => kinds[s.Id] == Kind.AfterReduce).ToArray();
-        _laneValues = _lanes.Select(_ => new T[ChunkLength]).ToArray();
-        _laneAdjoints = _lanes.Select(_ => new T[ChunkLength]).ToArray();
         _sums = new T[nodes.Count];
         _vectorInputAdjoints = nodes.Where((n, i) => kinds[i] == Kind.VectorInput && n.RequiresGrad).Select(n => n.Adjoint).ToArray();
-        _scalarAdjoints = nodes.Where((n, i) => kinds[i] != Kind.VectorInput && kinds[i] != Kind.Lane && n.RequiresGrad).Select(n => n.Adjoint).ToArray();
+        _scalarsWithGrad = Enumerable.Range(0, nodes.Count)
+            .Where(i => kinds[i] is not (Kind.VectorInput or Kind.Lane) && nodes[i].RequiresGrad).ToArray();
+        var split = _reduces.Length == 1 && _reduces[0] == Output && length >= SplitLength;
+        _workers = [new Worker(this), .. split ? new[] { new Worker(this) } : []];
     }
 
     public int Output { get; }
@@ -87,83 +89,192 @@ internal sealed class FusedReplay<T> where T : IFloatingPointIeee754<T>
     public void Run(Tape<T> tape)
     {
         tape.RunForward(_before);
+        foreach (var id in _scalarsWithGrad) _nodes[id].Adjoint[0] = T.Zero;
+        foreach (var adjoint in _vectorInputAdjoints) adjoint.AsSpan().Clear();
+        if (_reduces.Length == 1 && _reduces[0] == Output) RunOnePass(tape);
+        else RunTwoPasses(tape);
+    }
+
+    /// <summary>
+    /// The loss is the reduction itself (mean(...), sum(...), dot(...)), so its adjoint is 1 before anything is
+    /// computed: each chunk goes forward and straight back while it is in cache.
+    /// </summary>
+    void RunOnePass(Tape<T> tape)
+    {
+        var root = _nodes[Output];
+        if (root.RequiresGrad) root.Adjoint[0] = T.One;
+        var half = _workers.Length == 1 ? _length : _length / 2 / ChunkLength * ChunkLength;
+        _workers[0].Prepare(0, half);
+        if (_workers.Length == 2)
+        {
+            _workers[1].Prepare(half, _length);
+            ThreadPool.UnsafeQueueUserWorkItem(_workers[1], preferLocal: false);
+        }
+        _workers[0].Execute();
+        if (_workers.Length == 2) _workers[1].Wait();
+
+        var sum = T.Zero;
+        foreach (var worker in _workers) sum += worker.Sum;
+        root.Value[0] = root.Op == Op.Mean ? sum / T.CreateChecked(_length) : sum;
+        if (!root.RequiresGrad) return;
+        foreach (var id in _scalarsWithGrad)
+            foreach (var worker in _workers) _nodes[id].Adjoint[0] += worker.ScalarAdjoints[id];
+        tape.RunBackward(_before, Output);
+    }
+
+    /// <summary>Reductions feed further scalar ops: a forward pass for their values, then a backward pass that recomputes each chunk.</summary>
+    void RunTwoPasses(Tape<T> tape)
+    {
+        var worker = _workers[0];
         foreach (var id in _reduces) _sums[id] = T.Zero;
         for (var start = 0; start < _length; start += ChunkLength)
         {
             var count = Math.Min(ChunkLength, _length - start);
-            ForwardLanes(start, count);
+            worker.ForwardLanes(start, count);
             foreach (var id in _reduces)
             {
                 var node = _nodes[id];
-                var x = Values(node.X, start, count);
-                _sums[id] += node.Op == Op.Dot ? TensorPrimitives.Dot(x, Values(node.Y, start, count)) : TensorPrimitives.Sum(x);
+                var x = worker.Values(node.X, start, count);
+                _sums[id] += node.Op == Op.Dot ? TensorPrimitives.Dot(x, worker.Values(node.Y, start, count)) : TensorPrimitives.Sum(x);
             }
         }
         foreach (var id in _reduces)
             _nodes[id].Value[0] = _nodes[id].Op == Op.Mean ? _sums[id] / T.CreateChecked(_length) : _sums[id];
         tape.RunForward(_after);
 
-        foreach (var adjoint in _scalarAdjoints) adjoint[0] = T.Zero;
-        foreach (var adjoint in _vectorInputAdjoints) adjoint.AsSpan().Clear();
         var root = _nodes[Output];
         if (!root.RequiresGrad) return;
         root.Adjoint[0] = T.One;
         tape.RunBackward(_after, Output);
+        worker.ScalarAdjoints.AsSpan().Clear();
         for (var start = 0; start < _length; start += ChunkLength)
         {
             var count = Math.Min(ChunkLength, _length - start);
-            ForwardLanes(start, count);
-            foreach (var adjoint in _laneAdjoints) adjoint.AsSpan(0, count).Clear();
-            foreach (var id in _reduces) ReduceBackward(_nodes[id], start, count);
-            for (var lane = _lanes.Length - 1; lane >= 0; lane--)
+            worker.ForwardLanes(start, count);
+            worker.ClearLaneAdjoints(count);
+            foreach (var id in _reduces) worker.ReduceBackward(_nodes[id], start, count);
+            worker.BackwardLanes(start, count);
+        }
+        foreach (var id in _scalarsWithGrad) _nodes[id].Adjoint[0] += worker.ScalarAdjoints[id];
+        tape.RunBackward(_before, Output);
+    }
+
+    /// <summary>
+    /// One thread's share of the rows, with its own scratch: lane values and adjoints for one chunk, and its own
+    /// sums of scalar adjoints, added to the nodes' adjoints once every worker is done.
+    /// </summary>
+    sealed class Worker(FusedReplay<T> replay) : IThreadPoolWorkItem
+    {
+        readonly T[][] _laneValues = replay._lanes.Select(_ => new T[ChunkLength]).ToArray();
+        readonly T[][] _laneAdjoints = replay._lanes.Select(_ => new T[ChunkLength]).ToArray();
+        readonly ManualResetEventSlim _done = new();
+        int _start, _end;
+        Exception? _failure;
+
+        public T[] ScalarAdjoints { get; } = new T[replay._nodes.Count];
+        public T Sum { get; private set; } = T.Zero;
+
+        public void Prepare(int start, int end)
+        {
+            (_start, _end, _failure) = (start, end, null);
+            _done.Reset();
+        }
+
+        /// <summary>Waits for the worker; an exception on its thread is rethrown here rather than ending the process.</summary>
+        public void Wait()
+        {
+            _done.Wait();
+            if (_failure is { } failure) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
+        }
+
+        /// <summary>The one-pass sweep over this worker's rows.</summary>
+        public void Execute()
+        {
+            try
             {
-                var node = _nodes[_lanes[lane]];
+                var root = replay._nodes[replay.Output];
+                ScalarAdjoints.AsSpan().Clear();
+                var sum = T.Zero;
+                for (var start = _start; start < _end; start += ChunkLength)
+                {
+                    var count = Math.Min(ChunkLength, _end - start);
+                    ForwardLanes(start, count);
+                    var x = Values(root.X, start, count);
+                    sum += root.Op == Op.Dot ? TensorPrimitives.Dot(x, Values(root.Y, start, count)) : TensorPrimitives.Sum(x);
+                    if (!root.RequiresGrad) continue;
+                    ClearLaneAdjoints(count);
+                    ReduceBackward(root, start, count);
+                    BackwardLanes(start, count);
+                }
+                Sum = sum;
+            }
+            catch (Exception e)
+            {
+                _failure = e;
+            }
+            finally
+            {
+                _done.Set();
+            }
+        }
+
+        public void ClearLaneAdjoints(int count)
+        {
+            foreach (var adjoint in _laneAdjoints) adjoint.AsSpan(0, count).Clear();
+        }
+
+        public void ForwardLanes(int start, int count)
+        {
+            var nodes = replay._nodes;
+            for (var lane = 0; lane < _laneValues.Length; lane++)
+            {
+                var node = nodes[replay._lanes[lane]];
+                Kernels<T>.Forward(node.Op, Values(node.X, start, count), Values(node.Y, start, count), node.Constant,
+                    node.Index, _laneValues[lane].AsSpan(0, count));
+            }
+        }
+
+        public void BackwardLanes(int start, int count)
+        {
+            var nodes = replay._nodes;
+            for (var lane = _laneValues.Length - 1; lane >= 0; lane--)
+            {
+                var node = nodes[replay._lanes[lane]];
                 if (!node.RequiresGrad) continue;
                 Kernels<T>.Backward(node.Op, Values(node.X, start, count), Values(node.Y, start, count),
                     _laneValues[lane].AsSpan(0, count), node.Constant, node.Index, _laneAdjoints[lane].AsSpan(0, count),
                     Adjoints(node.X, start, count), Adjoints(node.Y, start, count));
             }
         }
-        tape.RunBackward(_before, Output);
-    }
 
-    void ForwardLanes(int start, int count)
-    {
-        for (var lane = 0; lane < _lanes.Length; lane++)
+        public void ReduceBackward(TapeNode<T> node, int start, int count)
         {
-            var node = _nodes[_lanes[lane]];
-            Kernels<T>.Forward(node.Op, Values(node.X, start, count), Values(node.Y, start, count), node.Constant,
-                node.Index, _laneValues[lane].AsSpan(0, count));
+            if (!node.RequiresGrad) return;
+            var g = node.Adjoint[0];
+            if (node.Op == Op.Dot)
+            {
+                var gx = Adjoints(node.X, start, count);
+                var gy = Adjoints(node.Y, start, count);
+                if (!gx.IsEmpty) TensorPrimitives.MultiplyAdd(Values(node.Y, start, count), g, gx, gx);
+                if (!gy.IsEmpty) TensorPrimitives.MultiplyAdd(Values(node.X, start, count), g, gy, gy);
+                return;
+            }
+            var target = Adjoints(node.X, start, count);
+            if (!target.IsEmpty) TensorPrimitives.Add(target, node.Op == Op.Mean ? g / T.CreateChecked(replay._length) : g, target);
         }
-    }
 
-    void ReduceBackward(TapeNode<T> node, int start, int count)
-    {
-        if (!node.RequiresGrad) return;
-        var g = node.Adjoint[0];
-        if (node.Op == Op.Dot)
+        public ReadOnlySpan<T> Values(int id, int start, int count) => id < 0 ? default : replay._kinds[id] switch
         {
-            var gx = Adjoints(node.X, start, count);
-            var gy = Adjoints(node.Y, start, count);
-            if (!gx.IsEmpty) TensorPrimitives.MultiplyAdd(Values(node.Y, start, count), g, gx, gx);
-            if (!gy.IsEmpty) TensorPrimitives.MultiplyAdd(Values(node.X, start, count), g, gy, gy);
-            return;
-        }
-        var target = Adjoints(node.X, start, count);
-        if (!target.IsEmpty) TensorPrimitives.Add(target, node.Op == Op.Mean ? g / T.CreateChecked(_length) : g, target);
+            Kind.VectorInput => replay._nodes[id].Value.AsSpan(start, count),
+            Kind.Lane => _laneValues[replay._laneOf[id]].AsSpan(0, count),
+            _ => replay._nodes[id].Value,
+        };
+
+        Span<T> Adjoints(int id, int start, int count) => id < 0 || !replay._nodes[id].RequiresGrad ? default : replay._kinds[id] switch
+        {
+            Kind.VectorInput => replay._nodes[id].Adjoint.AsSpan(start, count),
+            Kind.Lane => _laneAdjoints[replay._laneOf[id]].AsSpan(0, count),
+            _ => ScalarAdjoints.AsSpan(id, 1),
+        };
     }
-
-    ReadOnlySpan<T> Values(int id, int start, int count) => id < 0 ? default : _kinds[id] switch
-    {
-        Kind.VectorInput => _nodes[id].Value.AsSpan(start, count),
-        Kind.Lane => _laneValues[_laneOf[id]].AsSpan(0, count),
-        _ => _nodes[id].Value,
-    };
-
-    Span<T> Adjoints(int id, int start, int count) => id < 0 || !_nodes[id].RequiresGrad ? default : _kinds[id] switch
-    {
-        Kind.VectorInput => _nodes[id].Adjoint.AsSpan(start, count),
-        Kind.Lane => _laneAdjoints[_laneOf[id]].AsSpan(0, count),
-        _ => _nodes[id].Adjoint,
-    };
 }
