@@ -16,7 +16,14 @@ public sealed class Tape<T> where T : IFloatingPointIeee754<T>
     /// One computed node, prepared for replay: its operands' arrays resolved, and whether every operand is a
     /// single number, in which case the sweeps use <see cref="ScalarKernels{T}"/> instead of span kernels.
     /// </summary>
-    internal readonly record struct Step(int Id, Op Op, TapeNode<T> Node, T[] X, T[] Y, T[] GX, T[] GY, bool Scalar);
+    internal readonly record struct Step(int Id, Op Op, TapeNode<T> Node, T[] X, T[] Y, T[] GX, T[] GY, bool Scalar)
+    {
+        // Copied from the node so that the scalar sweeps read one struct, not the node as well.
+        public T[] R { get; } = Node.Value;
+        public T[] G { get; } = Node.Adjoint;
+        public T C { get; } = Node.Constant;
+        public bool RequiresGrad { get; } = Node.RequiresGrad;
+    }
 
     static readonly T[] NoOperand = [T.Zero];
     T[][] _scalarAdjoints = [];
@@ -127,13 +134,12 @@ public sealed class Tape<T> where T : IFloatingPointIeee754<T>
     {
         foreach (ref readonly var step in steps)
         {
-            var node = step.Node;
             if (step.Scalar)
-                node.Value[0] = ScalarKernels<T>.Forward(step.Op, step.X[0], step.Y[0], node.Constant);
-            else if (node.Op == Op.Index)
-                node.Value[0] = step.X[node.Index];
+                step.R[0] = ScalarKernels<T>.Forward(step.Op, step.X[0], step.Y[0], step.C);
+            else if (step.Op == Op.Index)
+                step.R[0] = step.X[step.Node.Index];
             else
-                Kernels<T>.Forward(node.Op, step.X, step.Y, node.Constant, node.Index, node.Value);
+                Kernels<T>.Forward(step.Op, step.X, step.Y, step.C, step.Node.Index, step.R);
         }
     }
 
@@ -164,23 +170,21 @@ public sealed class Tape<T> where T : IFloatingPointIeee754<T>
         for (var s = steps.Length - 1; s >= 0; s--)
         {
             ref readonly var step = ref steps[s];
-            var node = step.Node;
-            if (step.Id > output || !node.RequiresGrad) continue;
-            var g = node.Adjoint;
+            if (step.Id > output || !step.RequiresGrad) continue;
+            var g = step.G;
             if (step.Scalar)
             {
-                var gr = g[0];
-                T x = step.X[0], y = step.Y[0], r = node.Value[0];
-                if (step.GX.Length > 0) step.GX[0] += gr * ScalarKernels<T>.DX(step.Op, x, y, r, node.Constant);
+                T gr = g[0], x = step.X[0], y = step.Y[0], r = step.R[0];
+                if (step.GX.Length > 0) step.GX[0] += gr * ScalarKernels<T>.DX(step.Op, x, y, r, step.C);
                 if (step.GY.Length > 0) step.GY[0] += gr * ScalarKernels<T>.DY(step.Op, x, y, r);
             }
-            else if (node.Op == Op.Index)
+            else if (step.Op == Op.Index)
             {
-                if (step.GX.Length > 0) step.GX[node.Index] += g[0];
+                if (step.GX.Length > 0) step.GX[step.Node.Index] += g[0];
             }
             else
             {
-                Kernels<T>.Backward(node.Op, step.X, step.Y, node.Value, node.Constant, node.Index, g, step.GX, step.GY);
+                Kernels<T>.Backward(step.Node.Op, step.X, step.Y, step.R, step.C, step.Node.Index, g, step.GX, step.GY);
             }
         }
     }
