@@ -86,11 +86,11 @@ public sealed class CsvDatasetReader
             var name = Encoding.UTF8.GetString(Unquote(raw, unquoted, names.Count)).Trim();
             var column = names.Count + 1;
             if (name.Length == 0)
-                throw Bad("empty-header", $"Header cell {column} is empty; every column needs a name.", column, null);
+                throw Bad("empty-header", $"Header cell {column} is empty; every column needs a name.", column, null, name);
             if (!InputBinding.IsValidName(name))
-                throw Bad("invalid-header", $"Header '{name}' (column {column}) cannot be used in a formula: use letters, digits and '_', not starting with a digit.", column, name);
+                throw Bad("invalid-header", $"Header '{name}' (column {column}) cannot be used in a formula: use letters, digits and '_', not starting with a digit.", column, name, name);
             if (names.Contains(name))
-                throw Bad("duplicate-header", $"Header '{name}' appears twice (columns {names.IndexOf(name) + 1} and {column}).", column, name);
+                throw Bad("duplicate-header", $"Header '{name}' appears twice (columns {names.IndexOf(name) + 1} and {column}).", column, name, name);
             names.Add(name);
         }
         if (names.Count > _limits.MaxColumns)
@@ -140,14 +140,15 @@ public sealed class CsvDatasetReader
     ProblemException Ragged(int cells) =>
         Bad("ragged-row", $"Row {_rows} (line {_line}) has {cells} cells, but the header names {_names!.Length} columns.", null, null);
 
-    ProblemException Bad(string code, string detail, int? column, string? token)
+    ProblemException Bad(string code, string detail, int? column, string? token, string? headerName = null)
     {
         var extensions = new Dictionary<string, object?> { ["line"] = _line };
         if (_names is not null) extensions["row"] = _rows;
         if (column is { } c)
         {
             extensions["column"] = c;
-            if (_names is not null && c <= _names.Length) extensions["columnName"] = _names[c - 1];
+            if (headerName is not null) extensions["columnName"] = headerName;
+            else if (_names is not null && c <= _names.Length) extensions["columnName"] = _names[c - 1];
         }
         if (token is not null) extensions["token"] = token;
         return new ProblemException(400, code, "The dataset is not valid", detail, extensions);

@@ -18,9 +18,12 @@ public sealed class MinimizeJobs
     {
         int _claimed;
         public string Id { get; } = id;
-        public IMinimizeWork Work { get; } = work;
+        /// <summary>The compiled work; dropped once the job has ended, so that its data can be collected.</summary>
+        public IMinimizeWork Work { get; private set; } = work;
         public CancellationTokenSource Cancellation { get; } = cancellation;
         public int RecordEvery { get; } = recordEvery;
+
+        public void Forget() => Work = NoWork.Instance;
 
         /// <summary>True for exactly one caller: the worker that starts the job, or the cancel that ends it while queued.</summary>
         public bool Claim() => Interlocked.Exchange(ref _claimed, 1) == 0;
@@ -117,6 +120,7 @@ public sealed class MinimizeJobs
             Interlocked.Decrement(ref _waiting);
             _active.TryRemove(id, out _);
             job.Work.Release();
+            job.Forget();
             Finish(id, new MinimizeCompleted
             {
                 Status = JobStatus.Cancelled, StopReason = StopReasonCode.Cancelled, Converged = false, Iterations = 0,
@@ -157,6 +161,7 @@ public sealed class MinimizeJobs
                 if (!job.Claim()) continue;
                 Interlocked.Decrement(ref _waiting);
                 Execute(job);
+                job.Forget();
             }
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
@@ -345,6 +350,14 @@ public sealed class MinimizeJobs
             : new FormulaObjective<T>(compiled);
         return new FormulaMinimizeWork<T>(compiled, objective, inputs, settings, rules, request.IncludeGradient, _cache, source, _limits, fit);
     }
+}
+
+/// <summary>What a finished job holds in place of its work.</summary>
+sealed class NoWork : IMinimizeWork
+{
+    public static readonly NoWork Instance = new();
+    public MinimizeCompleted Run(JobProgress progress, CancellationToken cancellation) => throw new InvalidOperationException("The job has ended.");
+    public void Release() { }
 }
 
 /// <summary>How a job over data is fitted and reported: rows, mini-batches, and the loss and target for the fit report.</summary>
