@@ -135,7 +135,18 @@ public sealed class Tape<T> where T : IFloatingPointIeee754<T>
         foreach (ref readonly var step in steps)
         {
             if (step.Scalar)
-                step.R[0] = ScalarKernels<T>.Forward(step.Op, step.X[0], step.Y[0], step.C);
+            {
+                // The commonest ops inline; the rest go through the table.
+                T x = step.X[0], y = step.Y[0];
+                step.R[0] = step.Op switch
+                {
+                    Op.Add => AddRule.Value(x, y),
+                    Op.Sub => SubRule.Value(x, y),
+                    Op.Mul => MulRule.Value(x, y),
+                    Op.Square => SquareRule.Value(x, step.C),
+                    _ => ScalarKernels<T>.Forward(step.Op, x, y, step.C),
+                };
+            }
             else if (step.Op == Op.Index)
                 step.R[0] = step.X[step.Node.Index];
             else
@@ -175,8 +186,27 @@ public sealed class Tape<T> where T : IFloatingPointIeee754<T>
             if (step.Scalar)
             {
                 T gr = g[0], x = step.X[0], y = step.Y[0], r = step.R[0];
-                if (step.GX.Length > 0) step.GX[0] += gr * ScalarKernels<T>.DX(step.Op, x, y, r, step.C);
-                if (step.GY.Length > 0) step.GY[0] += gr * ScalarKernels<T>.DY(step.Op, x, y, r);
+                T[] gx = step.GX, gy = step.GY;
+                // The commonest ops call their rules directly, so that the JIT inlines them; the rest go through the table.
+                switch (step.Op)
+                {
+                    case Op.Add:
+                        Accumulate<AddRule>(gx, gy, gr, x, y, r);
+                        break;
+                    case Op.Sub:
+                        Accumulate<SubRule>(gx, gy, gr, x, y, r);
+                        break;
+                    case Op.Mul:
+                        Accumulate<MulRule>(gx, gy, gr, x, y, r);
+                        break;
+                    case Op.Square:
+                        if (gx.Length > 0) gx[0] += gr * SquareRule.Slope(x, r, step.C);
+                        break;
+                    default:
+                        if (gx.Length > 0) gx[0] += gr * ScalarKernels<T>.DX(step.Op, x, y, r, step.C);
+                        if (gy.Length > 0) gy[0] += gr * ScalarKernels<T>.DY(step.Op, x, y, r);
+                        break;
+                }
             }
             else if (step.Op == Op.Index)
             {
@@ -187,6 +217,12 @@ public sealed class Tape<T> where T : IFloatingPointIeee754<T>
                 Kernels<T>.Backward(step.Node.Op, step.X, step.Y, step.R, step.C, step.Node.Index, g, step.GX, step.GY);
             }
         }
+    }
+
+    static void Accumulate<TRule>(T[] gx, T[] gy, T g, T x, T y, T r) where TRule : IBinaryRule
+    {
+        if (gx.Length > 0) gx[0] += g * TRule.DX(x, y, r);
+        if (gy.Length > 0) gy[0] += g * TRule.DY(x, y, r);
     }
 
     /// <summary>The direction buffer of a grad-requiring input: write v here before <see cref="HessianVectorProduct"/>.</summary>

@@ -76,6 +76,9 @@ public sealed class CompiledFormula<T> where T : IFloatingPointIeee754<T>
     /// <summary>Elements of all inputs together: a measure of the memory a pooled copy holds.</summary>
     public long InputElements => Inputs.Sum(i => (long)i.Length);
 
+    /// <summary>The tape node id of an input slot.</summary>
+    public int InputNode(int slot) => _inputNodes[slot];
+
     public ReadOnlySpan<T> InputValues(int slot) => Tape[_inputNodes[slot]].Value;
 
     /// <summary>Replays the forward sweep and returns the value.</summary>

@@ -9,6 +9,9 @@ public sealed class FormulaObjective<T> : IObjective<T> where T : IFloatingPoint
     readonly CompiledFormula<T> _formula;
     readonly int[] _parameterSlots;
     readonly int[] _lengths;
+    // A parameter's value and adjoint arrays never change once recorded (only data inputs are ever rebound).
+    readonly T[][] _values;
+    readonly T[][] _adjoints;
 
     public FormulaObjective(CompiledFormula<T> formula)
     {
@@ -16,6 +19,8 @@ public sealed class FormulaObjective<T> : IObjective<T> where T : IFloatingPoint
         _parameterSlots = Enumerable.Range(0, formula.Inputs.Count)
             .Where(i => formula.Inputs[i].Kind == InputKind.Parameter).ToArray();
         _lengths = _parameterSlots.Select(slot => formula.Inputs[slot].Length).ToArray();
+        _values = _parameterSlots.Select(slot => formula.Tape[formula.InputNode(slot)].Value).ToArray();
+        _adjoints = _parameterSlots.Select(slot => formula.Tape[formula.InputNode(slot)].Adjoint).ToArray();
     }
 
     public int Dimension => _formula.ParameterCount;
@@ -25,11 +30,10 @@ public sealed class FormulaObjective<T> : IObjective<T> where T : IFloatingPoint
         SetParameters(x);
         var value = _formula.EvaluateWithGradientFused();
         var offset = 0;
-        foreach (var slot in _parameterSlots)
+        foreach (var adjoint in _adjoints)
         {
-            var part = _formula.GradientOf(slot);
-            part.CopyTo(gradient[offset..]);
-            offset += part.Length;
+            adjoint.CopyTo(gradient[offset..]);
+            offset += adjoint.Length;
         }
         return value;
     }
@@ -57,9 +61,9 @@ public sealed class FormulaObjective<T> : IObjective<T> where T : IFloatingPoint
     void SetParameters(ReadOnlySpan<T> x)
     {
         var offset = 0;
-        for (var i = 0; i < _parameterSlots.Length; i++)
+        for (var i = 0; i < _values.Length; i++)
         {
-            _formula.SetInput(_parameterSlots[i], x.Slice(offset, _lengths[i]));
+            x.Slice(offset, _lengths[i]).CopyTo(_values[i]);
             offset += _lengths[i];
         }
     }
