@@ -17,7 +17,9 @@ public sealed class EventLog
 {
     readonly object _gate = new();
     readonly List<JobEvent> _events = [];
-    TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // Created by a reader that finds nothing new and completed by the next append, so that appends with no one
+    // waiting (the usual case for a fast job) allocate nothing for signalling.
+    TaskCompletionSource? _changed;
     long _nextSequence = 1;
 
     public bool IsClosed { get; private set; }
@@ -29,16 +31,16 @@ public sealed class EventLog
 
     public void Append(string type, int? iteration, object data)
     {
-        TaskCompletionSource changed;
+        TaskCompletionSource? changed;
         lock (_gate)
         {
             if (IsClosed) return;
             _events.Add(new JobEvent(_nextSequence++, type, iteration, data));
             if (type == JobEvent.CompletedType) IsClosed = true;
             changed = _changed;
-            _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+            _changed = null;
         }
-        changed.SetResult();
+        changed?.SetResult();
     }
 
     /// <summary>Drops every iteration event whose number is not a multiple of <paramref name="keepMultiplesOf"/>.</summary>
@@ -54,7 +56,9 @@ public sealed class EventLog
         lock (_gate)
         {
             var start = FirstAfter(afterSequence);
-            return (_events.GetRange(start, _events.Count - start), IsClosed, _changed.Task);
+            if (start < _events.Count || IsClosed) return (_events.GetRange(start, _events.Count - start), IsClosed, Task.CompletedTask);
+            _changed ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            return ([], false, _changed.Task);
         }
     }
 

@@ -28,7 +28,7 @@ public sealed class JobProgress(string jobId, IJobStore store, EventLog log, int
         log.Append(JobEvent.IterationType, progress.Iteration, progress);
         _recorded++;
         LastRecorded = progress.Iteration;
-        Snapshot(progress.Iteration, progress.Value, progress.GradientNorm, progress.Parameters, force: true);
+        Snapshot(progress.Iteration, progress.Value, progress.GradientNorm, progress.Parameters);
     }
 
     /// <summary>Updates the status snapshot at most every 200 ms unless forced; parameters are built only when it does.</summary>
@@ -47,6 +47,10 @@ public sealed class JobProgress(string jobId, IJobStore store, EventLog log, int
             RecordedIterations = _recorded,
         });
     }
+
+    /// <summary>Brings the counts of recorded iterations in the status up to date; called when the job ends.</summary>
+    public void Flush() =>
+        store.Update(jobId, job => job with { RecordEvery = RecordEvery, RecordedIterations = _recorded });
 
     public bool SnapshotDue => clock.GetElapsedTime(_lastSnapshot) >= SnapshotInterval;
 

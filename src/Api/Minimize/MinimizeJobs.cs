@@ -217,6 +217,7 @@ public sealed class MinimizeJobs
         }
         finally
         {
+            progress.Flush();
             _active.TryRemove(job.Id, out _);
             job.Cancellation.Dispose();
         }
