@@ -8,7 +8,8 @@ namespace Autograd.Playground.Tests;
 /// <summary>The playground in a real browser: the tutorial's run drawn live, and its computational graph.</summary>
 public sealed class PlaygroundTests(PlaygroundFactory factory, ITestOutputHelper output) : IClassFixture<PlaygroundFactory>
 {
-    static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+    // Generous: in CI the browser shares two cores with the service and the other test assemblies.
+    static readonly TimeSpan Patience = TimeSpan.FromSeconds(180);
 
     async Task<(IPage Page, List<string> Errors)> OpenAsync()
     {

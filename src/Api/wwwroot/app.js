@@ -31,6 +31,8 @@ let run = null;          // { id, source, points: [], values: [], iterations: []
 let uploadedLab = {};    // "lab:seed" -> dataset id
 let surfaceBox = null;
 let drawPending = false;
+let lastDraw = 0;
+const drawInterval = 150; // ms between redraws while events stream in
 
 // ----- State and URL -----
 
@@ -270,7 +272,8 @@ function scheduleDraw(final = false) {
   if (final) { drawRun(true); return; }
   if (drawPending) return;
   drawPending = true;
-  requestAnimationFrame(() => { drawPending = false; drawRun(false); });
+  const wait = Math.max(0, lastDraw + drawInterval - performance.now());
+  setTimeout(() => requestAnimationFrame(() => { drawPending = false; lastDraw = performance.now(); drawRun(false); }), wait);
 }
 
 function drawRun(final) {
@@ -328,6 +331,12 @@ async function drawContour(final) {
     surfaceBox = { box, final, surface };
   }
   if (!surfaceBox) return;
+  const plot = $("contour-plot");
+  if (surfaceBox.drawn && plot.data?.length === 2 && (!needsSurface || run.fetchingSurface)) {
+    Plotly.restyle(plot, { x: [path.map(p => p[0])], y: [path.map(p => p[1])] }, [1]);
+    return;
+  }
+  surfaceBox.drawn = true;
   const { surface } = surfaceBox;
   const z = surface.z.map(row => row.map(v => (v == null ? null : Math.log10(Math.max(v - minimum(surface.z) + 1e-12, 1e-12)))));
   Plotly.react("contour-plot", [
