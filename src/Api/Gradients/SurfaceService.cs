@@ -27,6 +27,11 @@ public sealed partial class SurfaceService(FormulaCache cache, IDatasetStore dat
         var data = DataSource.Resolve(request.Data, request.Dataset, datasets, formula,
             GradientService.BoundNames(request.Parameters?.Keys, request.Constants?.Keys));
         var inputs = InputBinding.Bind(request.Parameters, request.Constants, data, _limits);
+        var rows = inputs.Specs.Where(spec => spec.Kind == InputKind.Data).Select(spec => (long)spec.Length).DefaultIfEmpty(1).Max();
+        var work = (long)request.Resolution * request.Resolution * rows;
+        if (work > _limits.MaxSurfaceElementEvaluations)
+            throw Problems.TooLarge("surface-too-large", "resolution",
+                $"A {request.Resolution}x{request.Resolution} grid over {rows:N0} data rows means {work:N0} element evaluations; the limit is {_limits.MaxSurfaceElementEvaluations:N0}. Lower the resolution or use fewer rows.");
         var x = Axis(request.X, "x", inputs);
         var y = Axis(request.Y, "y", inputs);
         if (x.Slot == y.Slot && x.Element == y.Element)

@@ -29,6 +29,9 @@ public sealed class ServiceLimits
     /// <summary>Grid points along each axis of a /surface request.</summary>
     public int MaxSurfaceResolution { get; set; } = 200;
 
+    /// <summary>Grid points times data rows that one /surface request may evaluate.</summary>
+    public long MaxSurfaceElementEvaluations { get; set; } = 200_000_000;
+
     /// <summary>Compiled formulas kept for replay.</summary>
     public int FormulaCacheSize { get; set; } = 256;
 
