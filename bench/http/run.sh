@@ -32,7 +32,10 @@ g=$(echo "$gradient" | awk '/Requests\/sec/ {print $2}')
 h=$(echo "$health" | awk '/Requests\/sec/ {print $2}')
 echo "ratio /gradient : /health/live requests per second = $(awk -v g="$g" -v h="$h" 'BEGIN {printf "%.2f", g / h}')"
 
-echo "== W5: $jobs jobs of 1000 iterations, every event streamed to completed, 8 at a time"
+echo "== W5 with wrk: POST /minimize then its whole event stream, 8 connections, ${seconds} s"
+wrk -t2 -c8 -d"${seconds}s" -s bench/http/minimize-jobs.lua "$base" 2>&1 | grep -E "W5|Non-2xx|Socket errors" || true
+
+echo "== W5 with curl: $jobs jobs, 8 at a time (five processes per job on the same cores, so a lower bound)"
 start=$(date +%s.%N)
 events=$(seq "$jobs" | xargs -P 8 -I{} bash bench/http/minimize-job.sh "$base" | awk '{s += $1} END {print s}')
 end=$(date +%s.%N)

@@ -7,7 +7,7 @@ namespace Autograd.Api.Datasets;
 public static class DataSource
 {
     public static Dictionary<string, double[]>? Resolve(Dictionary<string, double[]>? inline, string? datasetId,
-        IDatasetStore store, Formula formula, ISet<string> boundElsewhere)
+        IDatasetStore store, Formula formula, Func<ISet<string>> boundElsewhere)
     {
         if (datasetId is null) return inline;
         if (inline is { Count: > 0 })
@@ -17,10 +17,11 @@ public static class DataSource
                           $"There is no dataset '{datasetId}'; POST /datasets stores one and GET /datasets lists them.",
                           new Dictionary<string, object?> { ["field"] = "dataset" });
         var columns = new Dictionary<string, double[]>();
+        var bound = boundElsewhere();
         for (var i = 0; i < dataset.Names.Count; i++)
         {
             var name = dataset.Names[i];
-            if (formula.Names.Contains(name) && !boundElsewhere.Contains(name)) columns[name] = dataset.Columns[i];
+            if (formula.Names.Contains(name) && !bound.Contains(name)) columns[name] = dataset.Columns[i];
         }
         return columns;
     }

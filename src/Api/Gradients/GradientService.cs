@@ -18,7 +18,7 @@ public sealed class GradientService(FormulaCache cache, IDatasetStore datasets, 
             throw Problems.Invalid("expression", "'expression' is required: a formula such as \"0.2*x1^2 + 0.2*x2^2 - 5\".");
         var source = new FormulaSource(request.Expression);
         var formula = source.Parse(cache, _limits.FormulaLimits);
-        var data = DataSource.Resolve(request.Data, request.Dataset, datasets, formula, BoundNames(request.Parameters, request.Constants));
+        var data = DataSource.Resolve(request.Data, request.Dataset, datasets, formula, () => BoundNames(request.Parameters, request.Constants));
         var inputs = InputBinding.Bind(request.Parameters, request.Constants, data, _limits);
         return request.Dtype == DType.Float32
             ? Compute<float>(source, inputs, request.Hessian, request.Explain)

@@ -25,7 +25,7 @@ public sealed partial class SurfaceService(FormulaCache cache, IDatasetStore dat
         var source = new FormulaSource(request.Expression);
         var formula = source.Parse(cache, _limits.FormulaLimits);
         var data = DataSource.Resolve(request.Data, request.Dataset, datasets, formula,
-            GradientService.BoundNames(request.Parameters?.Keys, request.Constants?.Keys));
+            () => GradientService.BoundNames(request.Parameters?.Keys, request.Constants?.Keys));
         var inputs = InputBinding.Bind(request.Parameters, request.Constants, data, _limits);
         var rows = inputs.Specs.Where(spec => spec.Kind == InputKind.Data).Select(spec => (long)spec.Length).DefaultIfEmpty(1).Max();
         var work = (long)request.Resolution * request.Resolution * rows;

@@ -7,7 +7,7 @@ namespace Autograd.Api.Infrastructure;
 /// <summary>The named inputs of a request, checked and put in formula order: parameters, constants, data.</summary>
 public sealed record BoundInputs(IReadOnlyList<InputSpec> Specs, IReadOnlyList<double[]> Values)
 {
-    public IEnumerable<int> ParameterSlots => Enumerable.Range(0, Specs.Count).Where(i => Specs[i].Kind == InputKind.Parameter);
+    public int[] ParameterSlots { get; } = Enumerable.Range(0, Specs.Count).Where(i => Specs[i].Kind == InputKind.Parameter).ToArray();
 }
 
 /// <summary>Checks parameters, constants and data against each other and the limits; failures are 4xx problems.</summary>

@@ -69,7 +69,7 @@ public sealed class MinimizeJobs
             throw Problems.Invalid("recordEvery", $"recordEvery must be 1 or more, not {request.RecordEvery}.");
         var formula = source.Parse(_cache, _limits.FormulaLimits);
         var data = DataSource.Resolve(request.Data, request.Dataset, _datasets, formula,
-            GradientService.BoundNames(request.Parameters?.Keys, request.Constants?.Keys));
+            () => GradientService.BoundNames(request.Parameters?.Keys, request.Constants?.Keys));
         var inputs = InputBinding.Bind(request.Parameters, request.Constants, data, _limits);
         var fit = FitOf(request, inputs, target);
         var work = request.Dtype == DType.Float32

@@ -70,6 +70,9 @@ public sealed class CompiledFormula<T> where T : IFloatingPointIeee754<T>
         HasBoundInputs = true;
     }
 
+    /// <summary>The key under which a <see cref="FormulaCache"/> pools this formula, once it has computed it.</summary>
+    internal string? CacheKey { get; set; }
+
     /// <summary>True once <see cref="BindInput"/> was used: such a formula reads arrays it does not own and is never pooled.</summary>
     public bool HasBoundInputs { get; private set; }
 

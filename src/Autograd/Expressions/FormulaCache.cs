@@ -12,7 +12,7 @@ namespace Autograd.Expressions;
 public sealed class FormulaCache(int capacity = 256)
 {
     readonly ConcurrentDictionary<string, Formula> _parsed = new();
-    readonly ConcurrentDictionary<string, ConcurrentBag<object>> _compiled = new();
+    readonly ConcurrentDictionary<string, ConcurrentQueue<object>> _compiled = new();
     long _hits;
     long _misses;
 
@@ -33,13 +33,16 @@ public sealed class FormulaCache(int capacity = 256)
     public CompiledFormula<T> Rent<T>(string text, IReadOnlyList<InputSpec> inputs, FormulaLimits limits)
         where T : IFloatingPointIeee754<T>
     {
-        if (_compiled.TryGetValue(Key<T>(text, inputs), out var pool) && pool.TryTake(out var pooled))
+        var key = Key<T>(text, inputs);
+        if (_compiled.TryGetValue(key, out var pool) && pool.TryDequeue(out var pooled))
         {
             Interlocked.Increment(ref _hits);
             return (CompiledFormula<T>)pooled;
         }
         Interlocked.Increment(ref _misses);
-        return CompiledFormula<T>.Compile(Parse(text, limits), inputs);
+        var compiled = CompiledFormula<T>.Compile(Parse(text, limits), inputs);
+        compiled.CacheKey = key;
+        return compiled;
     }
 
     /// <summary>Formulas over more input elements than this are not pooled: recording them again is cheap next to their data.</summary>
@@ -49,7 +52,8 @@ public sealed class FormulaCache(int capacity = 256)
     {
         if (compiled.HasBoundInputs || compiled.InputElements > MaxPooledInputElements) return;
         if (_compiled.Count >= capacity) _compiled.Clear();
-        _compiled.GetOrAdd(Key<T>(compiled.Formula.Text, compiled.Inputs), _ => []).Add(compiled);
+        var key = compiled.CacheKey ?? Key<T>(compiled.Formula.Text, compiled.Inputs);
+        _compiled.GetOrAdd(key, _ => new ConcurrentQueue<object>()).Enqueue(compiled);
     }
 
     static string Key<T>(string text, IReadOnlyList<InputSpec> inputs)
