@@ -111,7 +111,7 @@ internal sealed class FusedReplay<T> where T : IFloatingPointIeee754<T>
             ThreadPool.UnsafeQueueUserWorkItem(_workers[1], preferLocal: false);
         }
         _workers[0].Execute();
-        if (_workers.Length == 2) _workers[1].Wait();
+        foreach (var worker in _workers) worker.Wait();
 
         var sum = T.Zero;
         foreach (var worker in _workers) sum += worker.Sum;

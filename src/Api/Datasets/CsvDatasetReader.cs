@@ -80,17 +80,21 @@ public sealed class CsvDatasetReader
     void ReadHeader(ReadOnlySpan<byte> line)
     {
         var names = new List<string>();
+        var seen = new Dictionary<string, int>(StringComparer.Ordinal);
         Span<byte> unquoted = stackalloc byte[256];
         foreach (var raw in new CellEnumerator(line))
         {
+            if (names.Count == _limits.MaxColumns)
+                throw Problems.TooLarge("too-many-columns", "dataset", $"The CSV has more than {_limits.MaxColumns} columns, the limit.");
             var name = Encoding.UTF8.GetString(Unquote(raw, unquoted, names.Count)).Trim();
             var column = names.Count + 1;
             if (name.Length == 0)
                 throw Bad("empty-header", $"Header cell {column} is empty; every column needs a name.", column, null, name);
             if (!InputBinding.IsValidName(name))
                 throw Bad("invalid-header", $"Header '{name}' (column {column}) cannot be used in a formula: use letters, digits and '_', not starting with a digit.", column, name, name);
-            if (names.Contains(name))
-                throw Bad("duplicate-header", $"Header '{name}' appears twice (columns {names.IndexOf(name) + 1} and {column}).", column, name, name);
+            if (seen.TryGetValue(name, out var first))
+                throw Bad("duplicate-header", $"Header '{name}' appears twice (columns {first} and {column}).", column, name, name);
+            seen.Add(name, column);
             names.Add(name);
         }
         if (names.Count > _limits.MaxColumns)

@@ -27,11 +27,6 @@ public sealed partial class SurfaceService(FormulaCache cache, IDatasetStore dat
         var data = DataSource.Resolve(request.Data, request.Dataset, datasets, formula,
             () => GradientService.BoundNames(request.Parameters?.Keys, request.Constants?.Keys));
         var inputs = InputBinding.Bind(request.Parameters, request.Constants, data, _limits);
-        var rows = inputs.Specs.Where(spec => spec.Kind == InputKind.Data).Select(spec => (long)spec.Length).DefaultIfEmpty(1).Max();
-        var work = (long)request.Resolution * request.Resolution * rows;
-        if (work > _limits.MaxSurfaceElementEvaluations)
-            throw Problems.TooLarge("surface-too-large", "resolution",
-                $"A {request.Resolution}x{request.Resolution} grid over {rows:N0} data rows means {work:N0} element evaluations; the limit is {_limits.MaxSurfaceElementEvaluations:N0}. Lower the resolution or use fewer rows.");
         var x = Axis(request.X, "x", inputs);
         var y = Axis(request.Y, "y", inputs);
         if (x.Slot == y.Slot && x.Element == y.Element)
@@ -47,7 +42,7 @@ public sealed partial class SurfaceService(FormulaCache cache, IDatasetStore dat
     {
         if (axis?.Parameter is null || ElementPattern().Match(axis.Parameter) is not { Success: true } match)
             throw Problems.Invalid($"{field}.parameter", $"'{field}.parameter' must name a scalar parameter, e.g. \"b0\", or a vector element, e.g. \"x[1]\".");
-        if (!(double.IsFinite(axis.Min) && double.IsFinite(axis.Max) && axis.Min < axis.Max))
+        if (!(double.IsFinite(axis.Min) && double.IsFinite(axis.Max) && axis.Min < axis.Max && double.IsFinite(axis.Max - axis.Min)))
             throw Problems.Invalid($"{field}.min", $"'{field}' needs finite min < max, not {axis.Min} and {axis.Max}.");
         var name = match.Groups[1].Value;
         var slot = inputs.ParameterSlots.Where(s => inputs.Specs[s].Name == name).DefaultIfEmpty(-1).First();
@@ -68,6 +63,12 @@ public sealed partial class SurfaceService(FormulaCache cache, IDatasetStore dat
         var compiled = GradientService.Rent<T>(cache, source, inputs, _limits);
         try
         {
+            // Each grid point replays the whole tape, so the work is the grid times the numbers the tape holds.
+            var perPoint = compiled.Tape.Nodes.Sum(node => (long)node.Length);
+            var work = (long)resolution * resolution * perPoint;
+            if (work > _limits.MaxSurfaceElementEvaluations)
+                throw Problems.TooLarge("surface-too-large", "resolution",
+                    $"A {resolution}x{resolution} grid over a tape of {perPoint:N0} numbers means {work:N0} element evaluations; the limit is {_limits.MaxSurfaceElementEvaluations:N0}. Lower the resolution or use fewer rows.");
             var xs = Grid(xAxis, resolution);
             var ys = Grid(yAxis, resolution);
             var xValues = GradientService.Convert<T>((double[])inputs.Values[xAxis.Slot].Clone());

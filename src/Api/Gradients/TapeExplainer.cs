@@ -26,7 +26,7 @@ public static class TapeExplainer
                 Kind = node.Op != Op.Input ? null : boundInput?.Kind.ToString().ToLowerInvariant() ?? "literal",
                 Argument = node.Op switch
                 {
-                    Op.PowConstant => double.CreateChecked(node.Constant),
+                    Op.PowConstant when T.IsFinite(node.Constant) => double.CreateChecked(node.Constant),
                     Op.Index => node.Index + 1,
                     _ => null,
                 },

@@ -38,7 +38,12 @@ public static partial class InputBinding
             throw Problems.TooLarge("too-many-parameters", "parameters",
                 $"The parameters have {parameterElements:N0} elements in all; the limit is {limits.MaxParameterElements:N0}.");
         foreach (var (name, value) in constants ?? [])
-            Add(name, "constants", InputKind.Constant, value.Values, value.IsScalar);
+        {
+            if (value?.Values.Length > limits.MaxDataRows)
+                throw Problems.TooLarge("too-many-rows", $"constants.{name}",
+                    $"Constant '{name}' has {value.Values.Length:N0} elements; the limit is {limits.MaxDataRows:N0}.");
+            Add(name, "constants", InputKind.Constant, value!.Values, value.IsScalar);
+        }
 
         string? firstColumn = null;
         foreach (var (name, column) in data ?? [])

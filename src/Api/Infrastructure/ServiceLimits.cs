@@ -17,6 +17,9 @@ public sealed class ServiceLimits
     /// <summary>Nesting depth of a formula's syntax tree.</summary>
     public int MaxExpressionDepth { get; set; } = 10_000;
 
+    /// <summary>Numbers a recorded formula may hold over all its nodes: bounds the memory of one request.</summary>
+    public long MaxTapeElements { get; set; } = 50_000_000;
+
     /// <summary>Parameter elements in one request (a vector of 10 counts 10).</summary>
     public int MaxParameterElements { get; set; } = 100_000;
 
@@ -24,7 +27,7 @@ public sealed class ServiceLimits
     public int MaxHessianParameters { get; set; } = 200;
 
     /// <summary>Rows in a data column.</summary>
-    public int MaxDataRows { get; set; } = 1_000_000;
+    public int MaxDataRows { get; set; } = 2_000_000;
 
     /// <summary>Grid points along each axis of a /surface request.</summary>
     public int MaxSurfaceResolution { get; set; } = 200;
@@ -36,5 +39,5 @@ public sealed class ServiceLimits
     public int FormulaCacheSize { get; set; } = 256;
 
     public Autograd.Expressions.FormulaLimits FormulaLimits =>
-        new(MaxExpressionLength, MaxExpressionNodes, MaxExpressionDepth);
+        new(MaxExpressionLength, MaxExpressionNodes, MaxExpressionDepth, MaxTapeElements);
 }

@@ -49,7 +49,7 @@ public sealed class MinimizeJobs
         _stopping = lifetime.ApplicationStopping;
         _stopping.Register(() =>
         {
-            foreach (var job in _active.Values) job.Cancellation.Cancel();
+            foreach (var job in _active.Values) CancelQuietly(job);
         });
     }
 
@@ -113,7 +113,7 @@ public sealed class MinimizeJobs
     {
         if (_store.Find(id) is null) return false;
         if (!_active.TryGetValue(id, out var job)) return true;
-        job.Cancellation.Cancel();
+        CancelQuietly(job);
         if (job.Claim())
         {
             // Still waiting for a worker: finish it now and give its place in the queue back.
@@ -128,6 +128,18 @@ public sealed class MinimizeJobs
             });
         }
         return true;
+    }
+
+    /// <summary>Cancels a job that may be ending at this very moment: then its token is already disposed, and there is nothing to cancel.</summary>
+    static void CancelQuietly(QueuedJob job)
+    {
+        try
+        {
+            job.Cancellation.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
     }
 
     /// <summary>Waits until the job has finished or the timeout passes; returns the job's latest state.</summary>
@@ -198,7 +210,10 @@ public sealed class MinimizeJobs
         }
         var started = _clock.GetUtcNow();
         _store.Update(job.Id, j => j with { Status = JobStatus.Running, StartedAt = started });
-        var progress = new JobProgress(job.Id, _store, log, job.RecordEvery, _options.MaxEventsPerJob, _clock);
+        // The cap on recorded iterations also bounds the numbers they hold, so that a job over many parameters
+        // cannot fill memory with its trace.
+        var maxEvents = (int)Math.Clamp(_options.MaxEventValuesPerJob / job.Work.ValuesPerRecord, 100, _options.MaxEventsPerJob);
+        var progress = new JobProgress(job.Id, _store, log, job.RecordEvery, maxEvents, _clock);
         MinimizeCompleted completed;
         try
         {
@@ -250,6 +265,7 @@ public sealed class MinimizeJobs
             ElapsedSeconds = job.StartedAt is { } started ? (now - started).TotalSeconds : 0,
         });
         _store.Events(id)?.Append(JobEvent.CompletedType, null, completed);
+        _store.Prune();
     }
 
     StoppingRules StoppingRulesOf(MinimizeRequest request)
@@ -357,6 +373,7 @@ public sealed class MinimizeJobs
 sealed class NoWork : IMinimizeWork
 {
     public static readonly NoWork Instance = new();
+    public int ValuesPerRecord => 1;
     public MinimizeCompleted Run(JobProgress progress, CancellationToken cancellation) => throw new InvalidOperationException("The job has ended.");
     public void Release() { }
 }

@@ -20,6 +20,9 @@ public sealed class MinimizeOptions
     /// <summary>Recorded iterations kept per job; past it, every other one is dropped and recordEvery doubles.</summary>
     public int MaxEventsPerJob { get; set; } = 100_000;
 
+    /// <summary>Numbers (parameters, gradients, values) the recorded iterations of one job may hold together; lowers the event cap for jobs over many parameters.</summary>
+    public long MaxEventValuesPerJob { get; set; } = 5_000_000;
+
     /// <summary>Finished jobs kept; the oldest go first.</summary>
     public int MaxFinishedJobs { get; set; } = 1_000;
 

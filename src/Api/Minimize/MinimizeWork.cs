@@ -9,6 +9,9 @@ namespace Autograd.Api.Minimize;
 /// <summary>A validated, compiled minimisation waiting to run.</summary>
 public interface IMinimizeWork
 {
+    /// <summary>Numbers one recorded iteration carries (parameters, gradient if asked, value and norm).</summary>
+    int ValuesPerRecord { get; }
+
     MinimizeCompleted Run(JobProgress progress, CancellationToken cancellation);
     /// <summary>Gives back what the work holds (its compiled formula) when it will not run.</summary>
     void Release();
@@ -72,6 +75,8 @@ public sealed class FormulaMinimizeWork<T>(CompiledFormula<T> compiled, IObjecti
 
     public void Release() => cache.Return(compiled);
 
+    public int ValuesPerRecord => compiled.ParameterCount * (includeGradient ? 2 : 1) + 3;
+
     MinimizeProgress Progress(int iteration, int? epoch, T[] x, T[] gradient, T value, T norm) => new()
     {
         Iteration = iteration,
@@ -83,13 +88,15 @@ public sealed class FormulaMinimizeWork<T>(CompiledFormula<T> compiled, IObjecti
     };
 
     /// <summary>The loss over every row at the final parameters; for mse also the residual standard error and R².</summary>
-    FitReport FitReport(FitSpec spec, T[] parameters)
+    /// <returns>Null where the loss at the result is not finite (an update that overshot into overflow).</returns>
+    FitReport? FitReport(FitSpec spec, T[] parameters)
     {
         var full = spec.BatchSize is null ? compiled : Gradients.GradientService.Rent<T>(cache, source, inputs, limits);
         try
         {
             var objective = new FormulaObjective<T>(full);
             var loss = double.CreateChecked(objective.ValueAndGradient(parameters, new T[parameters.Length]));
+            if (!double.IsFinite(loss)) return null;
             if (spec.Loss != "mse" || spec.Target is not { } y) return new FitReport { Loss = loss, Rows = spec.Rows };
             var mean = y.Average();
             var total = y.Sum(v => (v - mean) * (v - mean));
@@ -99,8 +106,8 @@ public sealed class FormulaMinimizeWork<T>(CompiledFormula<T> compiled, IObjecti
             {
                 Loss = loss,
                 Rows = spec.Rows,
-                ResidualStandardError = freedom > 0 ? Math.Sqrt(residual / freedom) : null,
-                RSquared = total > 0 ? 1 - residual / total : null,
+                ResidualStandardError = freedom > 0 && double.IsFinite(residual) ? Math.Sqrt(residual / freedom) : null,
+                RSquared = total > 0 && double.IsFinite(residual) ? 1 - residual / total : null,
             };
         }
         finally

@@ -32,11 +32,11 @@ public sealed class CompiledFormula<T> where T : IFloatingPointIeee754<T>
 
     /// <summary>Binds and records <paramref name="formula"/> with the given inputs, which get input nodes in their order.</summary>
     /// <exception cref="FormulaException">A name, a function, an arity or a shape does not fit.</exception>
-    public static CompiledFormula<T> Compile(Formula formula, IReadOnlyList<InputSpec> inputs)
+    public static CompiledFormula<T> Compile(Formula formula, IReadOnlyList<InputSpec> inputs, long maxTapeElements = long.MaxValue)
     {
         ArgumentNullException.ThrowIfNull(formula);
         ArgumentNullException.ThrowIfNull(inputs);
-        var recorder = new Recorder<T>(inputs);
+        var recorder = new Recorder<T>(inputs, maxTapeElements);
         var output = recorder.Record(formula);
         return new CompiledFormula<T>(formula, inputs, recorder.Tape, recorder.InputNodes, output);
     }

@@ -40,7 +40,7 @@ public sealed class FormulaCache(int capacity = 256)
             return (CompiledFormula<T>)pooled;
         }
         Interlocked.Increment(ref _misses);
-        var compiled = CompiledFormula<T>.Compile(Parse(text, limits), inputs);
+        var compiled = CompiledFormula<T>.Compile(Parse(text, limits), inputs, limits.MaxTapeElements);
         compiled.CacheKey = key;
         return compiled;
     }
@@ -48,12 +48,16 @@ public sealed class FormulaCache(int capacity = 256)
     /// <summary>Formulas over more input elements than this are not pooled: recording them again is cheap next to their data.</summary>
     public const long MaxPooledInputElements = 100_000;
 
+    /// <summary>Copies of one formula kept: enough for every concurrent request a small server sees.</summary>
+    public const int MaxPooledPerKey = 16;
+
     public void Return<T>(CompiledFormula<T> compiled) where T : IFloatingPointIeee754<T>
     {
         if (compiled.HasBoundInputs || compiled.InputElements > MaxPooledInputElements) return;
         if (_compiled.Count >= capacity) _compiled.Clear();
         var key = compiled.CacheKey ?? Key<T>(compiled.Formula.Text, compiled.Inputs);
-        _compiled.GetOrAdd(key, _ => new ConcurrentQueue<object>()).Enqueue(compiled);
+        var pool = _compiled.GetOrAdd(key, _ => new ConcurrentQueue<object>());
+        if (pool.Count < MaxPooledPerKey) pool.Enqueue(compiled);
     }
 
     static string Key<T>(string text, IReadOnlyList<InputSpec> inputs)

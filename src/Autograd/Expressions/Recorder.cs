@@ -17,9 +17,13 @@ internal sealed class Recorder<T> where T : IFloatingPointIeee754<T>
     readonly IReadOnlyList<InputSpec> _inputs;
     readonly Dictionary<string, int> _slotByName = new(StringComparer.Ordinal);
 
-    public Recorder(IReadOnlyList<InputSpec> inputs)
+    readonly long _maxElements;
+    long _elements;
+
+    public Recorder(IReadOnlyList<InputSpec> inputs, long maxElements = long.MaxValue)
     {
         _inputs = inputs;
+        _maxElements = maxElements;
         InputNodes = new int[inputs.Count];
         for (var slot = 0; slot < inputs.Count; slot++)
         {
@@ -126,6 +130,11 @@ internal sealed class Recorder<T> where T : IFloatingPointIeee754<T>
         try
         {
             var id = Tape.Record(op, xNode, yNode, T.CreateChecked(constant), index, node.Span);
+            _elements += Tape[id].Length;
+            if (_elements > _maxElements)
+                throw new FormulaException(FormulaError.TooLarge,
+                    $"Recording the formula over these inputs would hold more than {_maxElements:N0} numbers (each vector operation keeps a vector of its length)",
+                    node.Span, node.Text);
             return new Operand(id, 0, null, node.Span);
         }
         catch (ShapeException e)
