@@ -23,6 +23,23 @@ public sealed class GuardTests(AutogradApiFactory factory) : IClassFixture<Autog
     }
 
     [Fact]
+    public async Task ExplainOverALargeTapeIs413()
+    {
+        using var small = factory.WithSettings(("Limits:MaxExplainElements", "100"));
+        using var client = small.CreateClient();
+        var request = new GradientRequest
+        {
+            Expression = "sum(x^2)",
+            Parameters = new() { ["x"] = Enumerable.Range(0, 60).Select(i => (double)i).ToArray() },
+            Explain = true,
+        };
+        using var response = await client.PostAsJsonAsync("/gradient", request, Api.Json);
+        await Api.ReadProblem(response, 413, "explain-too-large");
+        using var plain = await client.PostAsJsonAsync("/gradient", request with { Explain = false }, Api.Json);
+        Assert.True(plain.IsSuccessStatusCode);
+    }
+
+    [Fact]
     public async Task AFitThatOverflowsStillListsAndStreams()
     {
         // One sgd step with a huge learning rate sends b to about -1e201; the loss there overflows.

@@ -37,6 +37,9 @@ public sealed class GradientService(FormulaCache cache, IDatasetStore datasets, 
         var compiled = Rent<T>(cache, source, inputs, _limits);
         try
         {
+            if (explain && compiled.Tape.Nodes.Sum(node => (long)node.Length) > _limits.MaxExplainElements)
+                throw Problems.TooLarge("explain-too-large", "explain",
+                    $"The tape holds more than {_limits.MaxExplainElements:N0} numbers, too many to return node by node; explain a smaller sample of the data.");
             T[]? matrix = null;
             if (hessian)
             {

@@ -20,6 +20,9 @@ public sealed class ServiceLimits
     /// <summary>Numbers a recorded formula may hold over all its nodes: bounds the memory of one request.</summary>
     public long MaxTapeElements { get; set; } = 50_000_000;
 
+    /// <summary>Numbers a tape may hold for <c>explain</c> to return it node by node.</summary>
+    public long MaxExplainElements { get; set; } = 100_000;
+
     /// <summary>Parameter elements in one request (a vector of 10 counts 10).</summary>
     public int MaxParameterElements { get; set; } = 100_000;
 
