@@ -45,6 +45,13 @@ public sealed class Tape<T> where T : IFloatingPointIeee754<T>
         return _nodes.Count - 1;
     }
 
+    /// <summary>Adds a number written in the formula: a leaf that no caller overwrites, so a compiled replay may fold it in.</summary>
+    internal int AddLiteral(T value, string? text, SourceSpan span)
+    {
+        _nodes.Add(new TapeNode<T>(Op.Input, -1, -1, T.Zero, 0, [value], true, false, span, text) { IsLiteral = true });
+        return _nodes.Count - 1;
+    }
+
     /// <summary>Records one op on earlier nodes and computes its value at once.</summary>
     public int Record(Op op, int x, int y = -1, T constant = default!, int index = 0, SourceSpan span = default)
     {
@@ -81,7 +88,9 @@ public sealed class Tape<T> where T : IFloatingPointIeee754<T>
         _scalarAdjoints = _nodes.Where(n => n.Adjoint.Length == 1).Select(n => n.Adjoint).ToArray();
         _vectorAdjoints = _nodes.Where(n => n.Adjoint.Length > 1).Select(n => n.Adjoint).ToArray();
         _fused = FusedReplay<T>.TryCreate(_nodes, steps);
-        return [.. steps];
+        Step[] prepared = [.. steps];
+        _compiled = _fused is null ? CompiledScalarReplay<T>.TryCreate(_nodes, prepared) : null;
+        return prepared;
     }
 
     /// <summary>
@@ -112,23 +121,41 @@ public sealed class Tape<T> where T : IFloatingPointIeee754<T>
 
     /// <summary>
     /// Like <see cref="Forward"/> then <see cref="Backward"/>, but long elementwise chains run fused, chunk by
-    /// chunk (<see cref="FusedReplay{T}"/>) where the tape allows it. Then only inputs, scalars and the output hold
-    /// their values and adjoints: intermediate vectors are left stale. For loops that need just the value and
-    /// the gradient of the inputs; explain and diagnostics use the plain sweeps.
+    /// chunk (<see cref="FusedReplay{T}"/>), and a tape of scalars replayed often runs as a compiled method
+    /// (<see cref="CompiledScalarReplay{T}"/>). Afterwards only the inputs and the output are sure to hold their
+    /// values and adjoints; intermediate nodes may be stale. For loops that need just the value and the gradient
+    /// of the inputs; explain and diagnostics use the plain sweeps.
     /// </summary>
     public void ForwardBackwardFused(int output)
     {
         _ = Steps;
-        if (_fused is null || _fused.Output != output)
+        if (_fused is not null && _fused.Output == output)
         {
-            Forward();
-            Backward(output);
+            _fused.Run(this);
             return;
         }
-        _fused.Run(this);
+        if (_compiled is not null && _compiled.Output == output)
+        {
+            if (_compiled.TryReplay()) return;
+            _compiled.CountReplay();
+        }
+        Forward();
+        Backward(output);
     }
 
+    /// <summary>Compiles the scalar replay now instead of after many replays; false when the tape does not allow one.</summary>
+    internal bool CompileScalarReplay()
+    {
+        _ = Steps;
+        _compiled?.CompileNow();
+        return _compiled?.IsCompiled ?? false;
+    }
+
+    /// <summary>Whether <see cref="ForwardBackwardFused"/> now runs a compiled method.</summary>
+    internal bool IsScalarReplayCompiled => _compiled?.IsCompiled ?? false;
+
     FusedReplay<T>? _fused;
+    CompiledScalarReplay<T>? _compiled;
 
     internal void RunForward(ReadOnlySpan<Step> steps)
     {

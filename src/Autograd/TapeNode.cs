@@ -46,6 +46,8 @@ public sealed class TapeNode<T> where T : IFloatingPointIeee754<T>
     /// <summary>The bound name of an input node, or a literal's text.</summary>
     public string? Name { get; }
     public int Length => Value.Length;
+    /// <summary>A number written in the formula rather than a bound input.</summary>
+    public bool IsLiteral { get; internal init; }
 
     internal T[]? Tangent;
     internal T[]? AdjointTangent;

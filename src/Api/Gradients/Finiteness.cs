@@ -7,6 +7,16 @@ namespace Autograd.Api.Gradients;
 /// <summary>Reports a non-finite value or gradient as a 422 naming the first node that produced it.</summary>
 public static class Finiteness
 {
+    /// <summary>Whether the value and every parameter's gradient are finite, without looking at intermediate nodes.</summary>
+    public static bool ValueAndGradientAreFinite<T>(CompiledFormula<T> compiled, T value) where T : IFloatingPointIeee754<T>
+    {
+        if (!T.IsFinite(value)) return false;
+        for (var slot = 0; slot < compiled.Inputs.Count; slot++)
+            foreach (var g in compiled.GradientOf(slot))
+                if (!T.IsFinite(g)) return false;
+        return true;
+    }
+
     public static void EnsureValueAndGradient<T>(CompiledFormula<T> compiled) where T : IFloatingPointIeee754<T>
     {
         var tape = compiled.Tape;

@@ -48,12 +48,14 @@ public sealed class GradientService(FormulaCache cache, IDatasetStore datasets, 
                         $"A Hessian over {compiled.ParameterCount:N0} parameter elements has {compiled.ParameterCount * (long)compiled.ParameterCount:N0} entries; the limit is {_limits.MaxHessianParameters:N0} elements.");
                 matrix = new T[compiled.ParameterCount * compiled.ParameterCount];
                 compiled.Hessian(matrix);
+                Finiteness.EnsureValueAndGradient(compiled);
             }
-            else
+            else if (explain || !Finiteness.ValueAndGradientAreFinite(compiled, compiled.EvaluateWithGradientFused()))
             {
+                // The fused replay leaves intermediate nodes stale: replay every node, to explain or to find the one to blame.
                 compiled.EvaluateWithGradient();
+                Finiteness.EnsureValueAndGradient(compiled);
             }
-            Finiteness.EnsureValueAndGradient(compiled);
             if (matrix is not null && !matrix.All(T.IsFinite))
                 throw Problems.NotFinite("The Hessian has entries that are not finite at this point; the value and gradient are finite.", []);
             return new GradientResponse

@@ -146,5 +146,5 @@ internal sealed class Recorder<T> where T : IFloatingPointIeee754<T>
     int Materialize(Operand operand) =>
         operand.Node >= 0
             ? operand.Node
-            : Tape.AddInput([T.CreateChecked(operand.Literal)], true, false, TextOf(operand), operand.Span);
+            : Tape.AddLiteral(T.CreateChecked(operand.Literal), TextOf(operand), operand.Span);
 }

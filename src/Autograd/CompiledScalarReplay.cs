@@ -1,0 +1,219 @@
+using System.Linq.Expressions;
+using System.Numerics;
+using System.Reflection;
+using System.Runtime.CompilerServices;
+
+namespace Autograd;
+
+/// <summary>
+/// A tape of scalars (vector inputs read only element by element, as <c>x[1]</c>) turned into one
+/// straight-line method: each node's value and adjoint is a local, so the forward and backward sweeps run
+/// without dispatch on the op and without memory traffic beyond reading the inputs and writing the value and
+/// the inputs' gradients. The method calls the same rules as the interpreter (<see cref="ScalarKernels{T}"/>)
+/// in the same order, so its results are the interpreter's to the bit.
+/// </summary>
+/// <remarks>
+/// Compiling costs about as much as a few thousand replays, so <see cref="Tape{T}"/> compiles a tape only after
+/// it has been replayed <see cref="CompileAfterReplays"/> times, on a thread-pool thread, and keeps
+/// interpreting until the method is ready.
+/// </remarks>
+internal sealed class CompiledScalarReplay<T> where T : IFloatingPointIeee754<T>
+{
+    public const int CompileAfterReplays = 64;
+    /// <summary>Larger tapes stay interpreted: their replay already outweighs dispatch, and compiling grows with them.</summary>
+    public const int MaxSteps = 4096;
+    const int MaxVectorInputLength = 256;
+
+    static readonly MethodInfo ForwardRule = typeof(ScalarKernels<T>).GetMethod(nameof(ScalarKernels<T>.Forward))!;
+    static readonly MethodInfo SlopeX = typeof(ScalarKernels<T>).GetMethod(nameof(ScalarKernels<T>.DX))!;
+    static readonly MethodInfo SlopeY = typeof(ScalarKernels<T>).GetMethod(nameof(ScalarKernels<T>.DY))!;
+    static readonly MethodInfo AccumulateRule = typeof(CompiledScalarReplay<T>).GetMethod(nameof(Accumulate), BindingFlags.NonPublic | BindingFlags.Static)!;
+
+    readonly IReadOnlyList<TapeNode<T>> _nodes;
+    readonly Tape<T>.Step[] _steps;
+    int _replays;
+    int _compiling;
+    volatile Method? _method;
+
+    /// <summary>
+    /// The compiled method and the arrays it reads and writes, handed to it as its argument: as constants of
+    /// its closure, each would cost a cast.
+    /// </summary>
+    sealed record Method(Action<T[][]> Run, T[][] Arrays);
+
+    CompiledScalarReplay(IReadOnlyList<TapeNode<T>> nodes, Tape<T>.Step[] steps, int output)
+    {
+        // Copies, so that a compilation in the background never reads a tape that is being extended.
+        _nodes = [.. nodes];
+        _steps = [.. steps];
+        Output = output;
+    }
+
+    /// <summary>The node whose value and gradient the compiled method computes.</summary>
+    public int Output { get; }
+
+    /// <summary>True once the compiled method is ready; until then the tape is interpreted.</summary>
+    public bool IsCompiled => _method is not null;
+
+    /// <summary>Runs the compiled method: forward and backward, the output's value and the inputs' adjoints written.</summary>
+    public bool TryReplay()
+    {
+        if (_method is not { } method) return false;
+        method.Run(method.Arrays);
+        return true;
+    }
+
+    /// <summary>A compilable replay of <paramref name="nodes"/> up to the last one, or null when the tape holds computed vectors or is too long.</summary>
+    public static CompiledScalarReplay<T>? TryCreate(IReadOnlyList<TapeNode<T>> nodes, Tape<T>.Step[] steps)
+    {
+        if (nodes.Count == 0 || nodes[^1].Length != 1 || steps.Length > MaxSteps) return null;
+        foreach (ref readonly var step in steps.AsSpan())
+        {
+            if (step.Node.Length != 1) return null;
+            var readsElement = step.Op == Op.Index && nodes[step.Node.X] is { Op: Op.Input, Length: <= MaxVectorInputLength };
+            if (!step.Scalar && !readsElement) return null;
+        }
+        return new CompiledScalarReplay<T>(nodes, steps, nodes.Count - 1);
+    }
+
+    /// <summary>Counts an interpreted replay; the one that reaches the threshold starts compiling in the background.</summary>
+    public void CountReplay()
+    {
+        if (_replays >= CompileAfterReplays || ++_replays < CompileAfterReplays) return;
+        if (Interlocked.Exchange(ref _compiling, 1) == 0)
+            ThreadPool.UnsafeQueueUserWorkItem(static self => self.TryCompile(), this, preferLocal: false);
+    }
+
+    /// <summary>Compiles on the calling thread, unless already done.</summary>
+    public void CompileNow()
+    {
+        _compiling = 1;
+        _method ??= Build();
+    }
+
+    void TryCompile()
+    {
+        try
+        {
+            _method = Build();
+        }
+        catch (Exception)
+        {
+            // A tape the compiler cannot take stays interpreted; the interpreter's answers are the same.
+        }
+    }
+
+    Method Build()
+    {
+        var arraysUsed = new List<T[]>();
+        var state = Expression.Parameter(typeof(T[][]), "arrays");
+        var statements = new List<Expression>();
+        var locals = new List<ParameterExpression>();
+        var values = new Expression?[_nodes.Count];
+        var arrays = new ParameterExpression?[_nodes.Count];
+        var adjointArrays = new ParameterExpression?[_nodes.Count];
+        var adjoints = new ParameterExpression?[_nodes.Count];
+        var elementAdjoints = new ParameterExpression[]?[_nodes.Count];
+        var zero = Expression.Constant(T.Zero, typeof(T));
+
+        ParameterExpression Local(Type type, string name)
+        {
+            var local = Expression.Variable(type, name);
+            locals.Add(local);
+            return local;
+        }
+
+        for (var id = 0; id <= Output; id++)
+        {
+            var node = _nodes[id];
+            if (node.Op != Op.Input) continue;
+            if (node.IsLiteral)
+            {
+                values[id] = Expression.Constant(node.Value[0], typeof(T));
+                continue;
+            }
+            arrays[id] = Local(typeof(T[]), $"input{id}");
+            statements.Add(Expression.Assign(arrays[id]!, ArrayArgument(node.Value)));
+            if (node.Length == 1)
+            {
+                var value = Local(typeof(T), $"v{id}");
+                values[id] = value;
+                statements.Add(Expression.Assign(value, Expression.ArrayIndex(arrays[id]!, Expression.Constant(0))));
+            }
+            if (!node.RequiresGrad) continue;
+            adjointArrays[id] = Local(typeof(T[]), $"adjoint{id}");
+            statements.Add(Expression.Assign(adjointArrays[id]!, ArrayArgument(node.Adjoint)));
+            elementAdjoints[id] = new ParameterExpression[node.Length];
+            for (var k = 0; k < node.Length; k++)
+            {
+                elementAdjoints[id]![k] = Local(typeof(T), $"g{id}_{k}");
+                statements.Add(Expression.Assign(elementAdjoints[id]![k], zero));
+            }
+            if (node.Length == 1) adjoints[id] = elementAdjoints[id]![0];
+        }
+
+        foreach (var step in _steps)
+        {
+            if (step.Id > Output) break;
+            var node = step.Node;
+            var value = Local(typeof(T), $"v{step.Id}");
+            values[step.Id] = value;
+            Expression computed = step.Op == Op.Index
+                ? Expression.ArrayIndex(arrays[node.X]!, Expression.Constant(node.Index))
+                : Expression.Call(ForwardRule, Expression.Constant(step.Op), values[node.X]!,
+                    node.Y >= 0 ? values[node.Y]! : zero, Expression.Constant(step.C, typeof(T)));
+            statements.Add(Expression.Assign(value, computed));
+            if (node.RequiresGrad)
+            {
+                adjoints[step.Id] = Local(typeof(T), $"g{step.Id}");
+                statements.Add(Expression.Assign(adjoints[step.Id]!, zero));
+            }
+        }
+        statements.Add(Expression.Assign(Expression.ArrayAccess(ArrayArgument(_nodes[Output].Value), Expression.Constant(0)), values[Output]!));
+
+        if (_nodes[Output].RequiresGrad)
+        {
+            statements.Add(Expression.Assign(adjoints[Output]!, Expression.Constant(T.One, typeof(T))));
+            for (var s = _steps.Length - 1; s >= 0; s--)
+            {
+                var step = _steps[s];
+                var node = step.Node;
+                if (step.Id > Output || !node.RequiresGrad) continue;
+                var g = adjoints[step.Id]!;
+                if (step.Op == Op.Index)
+                {
+                    var element = elementAdjoints[node.X]![node.Index];
+                    statements.Add(Expression.Assign(element, Expression.Add(element, g)));
+                    continue;
+                }
+                var x = values[node.X]!;
+                Expression y = node.Y >= 0 ? values[node.Y]! : zero;
+                var r = values[step.Id]!;
+                var op = Expression.Constant(step.Op);
+                if (adjoints[node.X] is { } gx)
+                    statements.Add(Expression.Assign(gx, Expression.Call(AccumulateRule, gx, g,
+                        Expression.Call(SlopeX, op, x, y, r, Expression.Constant(step.C, typeof(T))))));
+                if (node.Y >= 0 && adjoints[node.Y] is { } gy)
+                    statements.Add(Expression.Assign(gy, Expression.Call(AccumulateRule, gy, g, Expression.Call(SlopeY, op, x, y, r))));
+            }
+        }
+
+        for (var id = 0; id <= Output; id++)
+        {
+            if (elementAdjoints[id] is not { } elements) continue;
+            for (var k = 0; k < elements.Length; k++)
+                statements.Add(Expression.Assign(Expression.ArrayAccess(adjointArrays[id]!, Expression.Constant(k)), elements[k]));
+        }
+        return new Method(Expression.Lambda<Action<T[][]>>(Expression.Block(locals, statements), state).Compile(), [.. arraysUsed]);
+
+        Expression ArrayArgument(T[] array)
+        {
+            arraysUsed.Add(array);
+            return Expression.ArrayIndex(state, Expression.Constant(arraysUsed.Count - 1));
+        }
+    }
+
+    /// <summary>The interpreter's <c>adjoint += g * slope</c>, as one call so that both round alike.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static T Accumulate(T adjoint, T g, T slope) => adjoint + g * slope;
+}

@@ -1,0 +1,219 @@
+using System.Numerics;
+using Autograd.Expressions;
+using Autograd.Optimization;
+using CsCheck;
+
+namespace Autograd.Tests;
+
+/// <summary>
+/// A tape of scalars replayed often runs as a compiled method. It must give the interpreter's answers to the
+/// bit, and derivatives that agree with finite differences of the plain forward sweep.
+/// </summary>
+public class CompiledScalarReplayTests
+{
+    static CompiledFormula<T> Compile<T>(string text, params (string Name, double[] Values, bool IsParameter)[] inputs)
+        where T : IFloatingPointIeee754<T>
+    {
+        var specs = inputs.Select(i => i.Values.Length == 1 && !i.Name.EndsWith("[]")
+            ? InputSpec.Scalar(i.Name, i.IsParameter ? InputKind.Parameter : InputKind.Constant)
+            : InputSpec.Vector(i.Name.TrimEnd('[', ']'), i.IsParameter ? InputKind.Parameter : InputKind.Constant, i.Values.Length)).ToArray();
+        var compiled = CompiledFormula<T>.Compile(Formula.Parse(text), specs);
+        for (var slot = 0; slot < inputs.Length; slot++)
+            compiled.SetInput(slot, inputs[slot].Values.Select(T.CreateChecked).ToArray());
+        return compiled;
+    }
+
+    static (T Value, T[] Gradient) Interpreted<T>(CompiledFormula<T> formula) where T : IFloatingPointIeee754<T>
+    {
+        var value = formula.EvaluateWithGradient();
+        return (value, Gradient(formula));
+    }
+
+    static (T Value, T[] Gradient) Compiled<T>(CompiledFormula<T> formula) where T : IFloatingPointIeee754<T>
+    {
+        Assert.True(formula.Tape.CompileScalarReplay(), $"'{formula.Formula.Text}' should compile");
+        var value = formula.EvaluateWithGradientFused();
+        return (value, Gradient(formula));
+    }
+
+    static T[] Gradient<T>(CompiledFormula<T> formula) where T : IFloatingPointIeee754<T> =>
+        Enumerable.Range(0, formula.Inputs.Count).Where(slot => formula.Inputs[slot].Kind == InputKind.Parameter)
+            .SelectMany(slot => formula.GradientOf(slot).ToArray()).ToArray();
+
+    static void AssertSameBits<T>((T Value, T[] Gradient) expected, (T Value, T[] Gradient) actual, string text)
+        where T : IFloatingPointIeee754<T>
+    {
+        Assert.True(expected.Value.Equals(actual.Value), $"{text}: value {actual.Value}, interpreted {expected.Value}");
+        Assert.Equal(expected.Gradient.Length, actual.Gradient.Length);
+        for (var i = 0; i < expected.Gradient.Length; i++)
+            Assert.True(expected.Gradient[i].Equals(actual.Gradient[i]), $"{text}: d/dp{i} = {actual.Gradient[i]}, interpreted {expected.Gradient[i]}");
+    }
+
+    public static TheoryData<string> EveryScalarOp =>
+    [
+        "-x + y", "exp(x) * y", "log(x) - y", "sqrt(x) / y", "abs(x - 2*y)", "sin(x) * cos(y)", "tan(x / 3) + y",
+        "tanh(x * y)", "sigmoid(x - y)", "relu(x) + relu(-y)", "softplus(x * y)", "x^2 * y^3", "x^y", "x^0.5 + y^-1",
+        "min(x, y) + 2*max(x, y)", "x * x + x / y", "sum(x) + mean(y) + dot(x, y)",
+    ];
+
+    [Theory]
+    [MemberData(nameof(EveryScalarOp))]
+    public void CompiledGradientMatchesFiniteDifferencesOfThePlainForwardSweep(string text)
+    {
+        var formula = Compile<double>(text, ("x", [1.3], true), ("y", [0.7], true));
+        var (value, gradient) = Compiled(formula);
+        Assert.Equal(value, formula.Evaluate());
+        double[] point = [1.3, 0.7];
+        for (var j = 0; j < 2; j++)
+        {
+            var h = 1e-6;
+            var plus = (double[])point.Clone();
+            var minus = (double[])point.Clone();
+            plus[j] += h;
+            minus[j] -= h;
+            formula.SetInput(0, [plus[0]]);
+            formula.SetInput(1, [plus[1]]);
+            var up = formula.Evaluate();
+            formula.SetInput(0, [minus[0]]);
+            formula.SetInput(1, [minus[1]]);
+            var down = formula.Evaluate();
+            var estimate = (up - down) / (2 * h);
+            Assert.True(Math.Abs(gradient[j] - estimate) <= 1e-6 * (1 + Math.Abs(estimate)),
+                $"{text}: d/d{(j == 0 ? "x" : "y")} = {gradient[j]:R}, central difference {estimate:R}");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(EveryScalarOp))]
+    public void CompiledReplayGivesTheInterpretersBitsInBothPrecisions(string text)
+    {
+        AssertSameBits(Interpreted(Compile<double>(text, ("x", [1.3], true), ("y", [0.7], true))),
+            Compiled(Compile<double>(text, ("x", [1.3], true), ("y", [0.7], true))), text);
+        AssertSameBits(Interpreted(Compile<float>(text, ("x", [1.3], true), ("y", [0.7], true))),
+            Compiled(Compile<float>(text, ("x", [1.3], true), ("y", [0.7], true))), text);
+    }
+
+    [Fact]
+    public void RandomScalarFormulasReplayCompiledAsInterpreted()
+    {
+        var compiledCount = 0;
+        Gen.Select(FormulaGenerator.Scalar, Gen.Double[-2, 2].Array[2]).Sample((generated, point) =>
+        {
+            var text = generated.Expr.Minimal();
+            CompiledFormula<double> Build()
+            {
+                var formula = CompiledFormula<double>.Compile(Formula.Parse(text),
+                [
+                    InputSpec.Scalar("x", InputKind.Parameter), InputSpec.Scalar("y", InputKind.Parameter),
+                    InputSpec.Vector("v", InputKind.Parameter, FormulaGenerator.VectorLength),
+                    InputSpec.Vector("w", InputKind.Data, FormulaGenerator.VectorLength),
+                ]);
+                formula.SetInput(0, [point[0]]);
+                formula.SetInput(1, [point[1]]);
+                formula.SetInput(2, [0.3, -0.4, 1.1]);
+                formula.SetInput(3, [1.5, 0.25, -0.75]);
+                return formula;
+            }
+            var reference = Build();
+            var compiled = Build();
+            if (!compiled.Tape.CompileScalarReplay()) return;
+            Interlocked.Increment(ref compiledCount);
+            var expected = Interpreted(reference);
+            compiled.EvaluateWithGradientFused();
+            var actual = (compiled.Value, Gradient(compiled));
+            // NaN is NaN whichever way it was made; every other number must match to the bit.
+            if (double.IsNaN(expected.Value)) Assert.True(double.IsNaN(actual.Value), text);
+            else AssertSameBits(expected, actual, text);
+        }, iter: 400, print: t => $"{t.Item1.Expr.Minimal()} at {Probe.Show(t.Item2)}");
+        Assert.True(compiledCount >= 20, $"only {compiledCount} of 400 generated formulas were tapes of scalars");
+    }
+
+    [Fact]
+    public void VectorParametersReadByIndexCompileAndGetTheirWholeGradient()
+    {
+        const string rosenbrock = "(a - x[1])^2 + b*(x[2] - x[1]^2)^2";
+        var formula = Compile<double>(rosenbrock, ("x[]", [-1, 1, 7], true), ("a", [1], false), ("b", [5], false));
+        var (value, gradient) = Compiled(formula);
+        // Closed form: d/dx1 = -2(a - x1) - 4b x1 (x2 - x1²), d/dx2 = 2b (x2 - x1²); x[3] is not used.
+        Assert.Equal(4.0, value);
+        Assert.Equal([-4.0, 0.0, 0.0], gradient);
+        formula.SetInput(0, [0.5, 2, 7]);
+        formula.EvaluateWithGradientFused();
+        Assert.Equal(0.25 + 5 * 1.75 * 1.75, formula.Value, 12);
+        Assert.Equal([-2 * 0.5 - 4 * 5 * 0.5 * 1.75, 2 * 5 * 1.75, 0.0], Gradient(formula));
+    }
+
+    [Fact]
+    public void ComputedVectorsStayInterpreted()
+    {
+        var formula = Compile<double>("sum(v * v)", ("v[]", [1, 2, 3], true));
+        Assert.False(formula.Tape.CompileScalarReplay());
+        Assert.Equal(14.0, formula.EvaluateWithGradientFused());
+        Assert.Equal([2.0, 4.0, 6.0], formula.GradientOf(0).ToArray());
+    }
+
+    [Fact]
+    public void FormulaWithoutParametersGivesItsValue()
+    {
+        var formula = Compile<double>("2*a + 1", ("a", [3], false));
+        Assert.True(formula.Tape.CompileScalarReplay());
+        Assert.Equal(7.0, formula.EvaluateWithGradientFused());
+    }
+
+    [Fact]
+    public void RebindingAnInputRecompilesInsteadOfReadingTheOldArray()
+    {
+        var formula = Compile<double>("p * c", ("p", [2], true), ("c", [3], false));
+        Assert.True(formula.Tape.CompileScalarReplay());
+        Assert.Equal(6.0, formula.EvaluateWithGradientFused());
+        formula.BindInput(1, [10.0]);
+        Assert.Equal(20.0, formula.EvaluateWithGradientFused());
+        Assert.Equal(10.0, formula.GradientOf(0)[0]);
+    }
+
+    [Fact]
+    public void ATapeReplayedOftenCompilesItselfInTheBackground()
+    {
+        var formula = Compile<double>("0.2*x1^2 + 0.2*x2^2 - 5", ("x1", [2], true), ("x2", [2], true));
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        var replays = 0;
+        while (!formula.Tape.IsScalarReplayCompiled && DateTime.UtcNow < deadline)
+        {
+            Assert.Equal(-3.4, formula.EvaluateWithGradientFused(), 12);
+            Assert.Equal(0.8, formula.GradientOf(0)[0], 12);
+            replays++;
+            if (replays > CompiledScalarReplay<double>.CompileAfterReplays) Thread.Sleep(1);
+        }
+        Assert.True(formula.Tape.IsScalarReplayCompiled, "not compiled 30 s after the threshold");
+        Assert.True(replays >= CompiledScalarReplay<double>.CompileAfterReplays, $"compiled after only {replays} replays");
+        Assert.Equal(-3.4, formula.EvaluateWithGradientFused(), 12);
+        Assert.Equal(0.8, formula.GradientOf(1)[0], 12);
+    }
+
+    [Fact]
+    public void SgdTraceIsTheSameCompiledAndInterpreted()
+    {
+        const string rosenbrock = "(a - x[1])^2 + b*(x[2] - x[1]^2)^2";
+        CompiledFormula<double> Rosenbrock() =>
+            Compile<double>(rosenbrock, ("x[]", [-1, 1], true), ("a", [1], false), ("b", [5], false));
+        // The interpreter: node-by-node sweeps, which never compile.
+        var interpreted = Rosenbrock();
+        var expected = new List<double>();
+        double[] x = [-1, 1];
+        var sgd = new Sgd<double>(2, 0.01);
+        for (var k = 0; k < 1000; k++)
+        {
+            interpreted.SetInput(0, x);
+            expected.Add(interpreted.EvaluateWithGradient());
+            sgd.Step(x, expected[^1], interpreted.GradientOf(0).ToArray(), null!);
+        }
+        // The optimisers' replay, compiled from the first iteration.
+        var compiled = Rosenbrock();
+        Assert.True(compiled.Tape.CompileScalarReplay());
+        var actual = new List<double>();
+        var outcome = Minimizer.Run(new FormulaObjective<double>(compiled), [-1.0, 1.0], new Sgd<double>(2, 0.01), new StoppingRules(1000),
+            (in IterationState<double> state) => actual.Add(state.Value));
+        Assert.Equal(expected, actual);
+        Assert.Equal(x, outcome.Parameters);
+    }
+}
