@@ -561,6 +561,36 @@ public sealed class GradientApiTests(AutogradApiFactory factory) : IClassFixture
         Api.Close(2, good.Value);
         Api.Close(1, good.Gradient.Scalar("x"));
     }
+
+    [Fact]
+    public async Task A_formula_asked_for_often_keeps_giving_exact_answers_and_still_names_a_bad_node()
+    {
+        // Past a few dozen replays the cached tape runs as a compiled method; the answers must not change,
+        // and a non-finite point must still be traced to its node.
+        const string formula = "(a - x[1])^2 + b*(x[2] - x[1]^2)^2 + log(x[1] + 3)";
+        for (var i = 0; i < 200; i++)
+        {
+            double x1 = -1 + i * 0.01, x2 = 1 - i * 0.005, inner = x2 - x1 * x1;
+            var (response, _) = await Api.PostOk(_client, new GradientRequest
+            {
+                Expression = formula,
+                Parameters = new() { ["x"] = new[] { x1, x2 } },
+                Constants = new() { ["a"] = 1.0, ["b"] = 5.0 },
+            });
+            Api.Close((1 - x1) * (1 - x1) + 5 * inner * inner + Math.Log(x1 + 3), response.Value);
+            var gradient = response.Gradient["x"].Values;
+            Api.Close(-2 * (1 - x1) - 20 * x1 * inner + 1 / (x1 + 3), gradient[0]);
+            Api.Close(10 * inner, gradient[1]);
+        }
+        var problem = await Api.PostProblem(_client, new GradientRequest
+        {
+            Expression = formula,
+            Parameters = new() { ["x"] = new[] { -3.0, 1.0 } },
+            Constants = new() { ["a"] = 1.0, ["b"] = 5.0 },
+        }, 422, "non-finite-result");
+        Assert.Equal("log", problem.GetProperty("op").GetString());
+        Assert.Equal("value", problem.GetProperty("nonFinite").GetString());
+    }
 }
 
 /// <summary>Every kind of failure: status, problem+json, stable code and the fields that locate the error.</summary>

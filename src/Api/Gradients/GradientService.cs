@@ -61,7 +61,7 @@ public sealed class GradientService(FormulaCache cache, IDatasetStore datasets, 
             return new GradientResponse
             {
                 Value = double.CreateChecked(compiled.Value),
-                Gradient = inputs.ParameterSlots.ToDictionary(slot => inputs.Specs[slot].Name, slot => ToContract(compiled.GradientOf(slot), inputs.Specs[slot].IsScalar)),
+                Gradient = GradientByName(compiled, inputs),
                 Hessian = matrix is null ? null : ToRows(matrix, compiled.ParameterCount),
                 HessianLabels = matrix is null ? null : HessianLabels(inputs),
                 Tape = explain ? TapeExplainer.Describe(compiled) : null,
@@ -97,6 +97,15 @@ public sealed class GradientService(FormulaCache cache, IDatasetStore datasets, 
             else compiled.SetInput(slot, Convert<T>(inputs.Values[slot]));
         }
         return compiled;
+    }
+
+    static Dictionary<string, NumberOrVector> GradientByName<T>(CompiledFormula<T> compiled, BoundInputs inputs)
+        where T : IFloatingPointIeee754<T>
+    {
+        var gradient = new Dictionary<string, NumberOrVector>(inputs.ParameterSlots.Length, StringComparer.Ordinal);
+        foreach (var slot in inputs.ParameterSlots)
+            gradient[inputs.Specs[slot].Name] = ToContract(compiled.GradientOf(slot), inputs.Specs[slot].IsScalar);
+        return gradient;
     }
 
     public static T[] Convert<T>(double[] values) where T : IFloatingPointIeee754<T>

@@ -7,7 +7,16 @@ namespace Autograd.Api.Infrastructure;
 /// <summary>The named inputs of a request, checked and put in formula order: parameters, constants, data.</summary>
 public sealed record BoundInputs(IReadOnlyList<InputSpec> Specs, IReadOnlyList<double[]> Values)
 {
-    public int[] ParameterSlots { get; } = Enumerable.Range(0, Specs.Count).Where(i => Specs[i].Kind == InputKind.Parameter).ToArray();
+    public int[] ParameterSlots { get; } = SlotsOf(Specs, InputKind.Parameter);
+
+    static int[] SlotsOf(IReadOnlyList<InputSpec> specs, InputKind kind)
+    {
+        var count = 0;
+        foreach (var spec in specs) if (spec.Kind == kind) count++;
+        var slots = new int[count];
+        for (int i = 0, j = 0; i < specs.Count; i++) if (specs[i].Kind == kind) slots[j++] = i;
+        return slots;
+    }
 }
 
 /// <summary>Checks parameters, constants and data against each other and the limits; failures are 4xx problems.</summary>
@@ -63,20 +72,20 @@ public static partial class InputBinding
 
         void Add(string name, string section, InputKind kind, double[] elements, bool isScalar)
         {
-            var field = $"{section}.{name}";
+            string Field() => $"{section}.{name}";
             if (!NamePattern().IsMatch(name))
-                throw Problems.Invalid(field, $"'{name}' is not a valid name: use letters, digits and '_', not starting with a digit.");
+                throw Problems.Invalid(Field(), $"'{name}' is not a valid name: use letters, digits and '_', not starting with a digit.");
             if (seen.TryGetValue(name, out var other))
                 throw new ProblemException(400, "duplicate-name", "A name is given twice",
                     $"'{name}' is given in both '{other}' and '{section}'; each name may be bound once.",
-                    new Dictionary<string, object?> { ["field"] = field });
+                    new Dictionary<string, object?> { ["field"] = Field() });
             if (elements.Length == 0)
-                throw Problems.Invalid(field, $"'{name}' is an empty array; a vector needs at least one element.");
+                throw Problems.Invalid(Field(), $"'{name}' is an empty array; a vector needs at least one element.");
             for (var i = 0; i < elements.Length; i++)
                 if (!double.IsFinite(elements[i]))
                     throw new ProblemException(400, "non-finite-input", "An input is not finite",
-                        $"Element {i + 1} of '{field}' is not a finite number.",
-                        new Dictionary<string, object?> { ["field"] = isScalar ? field : $"{field}[{i + 1}]" });
+                        $"Element {i + 1} of '{Field()}' is not a finite number.",
+                        new Dictionary<string, object?> { ["field"] = isScalar ? Field() : $"{Field()}[{i + 1}]" });
             seen.Add(name, section);
             specs.Add(isScalar ? InputSpec.Scalar(name, kind) : InputSpec.Vector(name, kind, elements.Length));
             values.Add(elements);

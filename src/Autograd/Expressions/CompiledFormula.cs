@@ -71,7 +71,7 @@ public sealed class CompiledFormula<T> where T : IFloatingPointIeee754<T>
     }
 
     /// <summary>The key under which a <see cref="FormulaCache"/> pools this formula, once it has computed it.</summary>
-    internal string? CacheKey { get; set; }
+    internal PoolKey? CacheKey { get; set; }
 
     /// <summary>True once <see cref="BindInput"/> was used: such a formula reads arrays it does not own and is never pooled.</summary>
     public bool HasBoundInputs { get; private set; }

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Numerics;
-using System.Text;
 
 namespace Autograd.Expressions;
 
@@ -12,7 +11,7 @@ namespace Autograd.Expressions;
 public sealed class FormulaCache(int capacity = 256)
 {
     readonly ConcurrentDictionary<string, Formula> _parsed = new();
-    readonly ConcurrentDictionary<string, ConcurrentQueue<object>> _compiled = new();
+    readonly ConcurrentDictionary<PoolKey, ConcurrentQueue<object>> _compiled = new();
     long _hits;
     long _misses;
 
@@ -24,7 +23,7 @@ public sealed class FormulaCache(int capacity = 256)
     {
         if (_parsed.TryGetValue(text, out var formula)) return formula;
         formula = Formula.Parse(text, limits);
-        if (_parsed.Count >= capacity) _parsed.Clear();
+        if (_parsed.Count >= capacity) _parsed.Clear();  // Count takes every lock, but only on a miss.
         _parsed[text] = formula;
         return formula;
     }
@@ -33,7 +32,7 @@ public sealed class FormulaCache(int capacity = 256)
     public CompiledFormula<T> Rent<T>(string text, IReadOnlyList<InputSpec> inputs, FormulaLimits limits)
         where T : IFloatingPointIeee754<T>
     {
-        var key = Key<T>(text, inputs);
+        var key = new PoolKey(typeof(T), text, inputs);
         if (_compiled.TryGetValue(key, out var pool) && pool.TryDequeue(out var pooled))
         {
             Interlocked.Increment(ref _hits);
@@ -54,18 +53,39 @@ public sealed class FormulaCache(int capacity = 256)
     public void Return<T>(CompiledFormula<T> compiled) where T : IFloatingPointIeee754<T>
     {
         if (compiled.HasBoundInputs || compiled.InputElements > MaxPooledInputElements) return;
-        if (_compiled.Count >= capacity) _compiled.Clear();
-        var key = compiled.CacheKey ?? Key<T>(compiled.Formula.Text, compiled.Inputs);
-        var pool = _compiled.GetOrAdd(key, _ => new ConcurrentQueue<object>());
+        var key = compiled.CacheKey ?? new PoolKey(typeof(T), compiled.Formula.Text, compiled.Inputs);
+        if (!_compiled.TryGetValue(key, out var pool))
+        {
+            if (_compiled.Count >= capacity) _compiled.Clear();
+            pool = _compiled.GetOrAdd(key, _ => new ConcurrentQueue<object>());
+        }
         if (pool.Count < MaxPooledPerKey) pool.Enqueue(compiled);
     }
+}
 
-    static string Key<T>(string text, IReadOnlyList<InputSpec> inputs)
+/// <summary>What makes two compiled formulas interchangeable: element type, formula text, and each input's name, kind and shape.</summary>
+internal sealed class PoolKey : IEquatable<PoolKey>
+{
+    readonly Type _type;
+    readonly string _text;
+    readonly InputSpec[] _inputs;
+    readonly int _hash;
+
+    public PoolKey(Type type, string text, IReadOnlyList<InputSpec> inputs)
     {
-        var key = new StringBuilder(typeof(T).Name).Append('\n');
-        foreach (var input in inputs)
-            key.Append(input.Name).Append(':').Append((int)input.Kind).Append(':')
-               .Append(input.IsScalar ? "s" : input.Length.ToString()).Append(';');
-        return key.Append('\n').Append(text).ToString();
+        _type = type;
+        _text = text;
+        _inputs = [.. inputs];
+        var hash = new HashCode();
+        hash.Add(type);
+        hash.Add(text);
+        foreach (var input in _inputs) hash.Add(input);
+        _hash = hash.ToHashCode();
     }
+
+    public bool Equals(PoolKey? other) =>
+        other is not null && _hash == other._hash && _type == other._type && _text == other._text && _inputs.AsSpan().SequenceEqual(other._inputs);
+
+    public override bool Equals(object? obj) => Equals(obj as PoolKey);
+    public override int GetHashCode() => _hash;
 }
