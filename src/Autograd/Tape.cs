@@ -128,17 +128,14 @@ public sealed class Tape<T> where T : IFloatingPointIeee754<T>
     /// </summary>
     public void ForwardBackwardFused(int output)
     {
+        if (_steps is not null && _compiled is { } compiled && compiled.Output == output && compiled.TryReplay()) return;
         _ = Steps;
         if (_fused is not null && _fused.Output == output)
         {
             _fused.Run(this);
             return;
         }
-        if (_compiled is not null && _compiled.Output == output)
-        {
-            if (_compiled.TryReplay()) return;
-            _compiled.CountReplay();
-        }
+        if (_compiled is not null && _compiled.Output == output) _compiled.CountReplay();
         Forward();
         Backward(output);
     }

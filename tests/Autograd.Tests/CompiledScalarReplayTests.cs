@@ -153,6 +153,17 @@ public class CompiledScalarReplayTests
     }
 
     [Fact]
+    public void LongTapesStayInterpreted()
+    {
+        var text = string.Join(" + ", Enumerable.Range(1, CompiledScalarReplay<double>.MaxSteps).Select(i => $"{i}*x"));
+        var formula = Compile<double>(text, ("x", [2], true));
+        Assert.False(formula.Tape.CompileScalarReplay());
+        var n = CompiledScalarReplay<double>.MaxSteps;
+        Assert.Equal(n * (n + 1.0), formula.EvaluateWithGradientFused());
+        Assert.Equal(n * (n + 1.0) / 2, formula.GradientOf(0)[0]);
+    }
+
+    [Fact]
     public void FormulaWithoutParametersGivesItsValue()
     {
         var formula = Compile<double>("2*a + 1", ("a", [3], false));

@@ -18,6 +18,7 @@ public sealed class CompiledFormula<T> where T : IFloatingPointIeee754<T>
         Tape = tape;
         _inputNodes = inputNodes;
         Output = output;
+        _outputValue = tape[output].Value;
         _parameterSlots = Enumerable.Range(0, inputs.Count).Where(i => inputs[i].Kind == InputKind.Parameter).ToArray();
         ParameterCount = _parameterSlots.Sum(i => inputs[i].Length);
     }
@@ -28,7 +29,9 @@ public sealed class CompiledFormula<T> where T : IFloatingPointIeee754<T>
     public int Output { get; }
     /// <summary>The number of parameter elements: the size of the gradient and the side of the Hessian.</summary>
     public int ParameterCount { get; }
-    public T Value => Tape[Output].Value[0];
+    public T Value => _outputValue[0];
+    // A computed node's array is never replaced, so it is read directly.
+    readonly T[] _outputValue;
 
     /// <summary>Binds and records <paramref name="formula"/> with the given inputs, which get input nodes in their order.</summary>
     /// <exception cref="FormulaException">A name, a function, an arity or a shape does not fit.</exception>
