@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 
 namespace Autograd;
 
@@ -13,7 +14,7 @@ namespace Autograd;
 internal sealed class FusedReplay<T> where T : IFloatingPointIeee754<T>
 {
     const int MinimumLength = 4096;
-    const int ChunkLength = 4096;
+    const int ChunkLength = 2048;
     /// <summary>From this length on, the one-pass sweep splits the rows in two halves, one per thread.</summary>
     const int SplitLength = 1 << 17;
 
@@ -48,8 +49,35 @@ internal sealed class FusedReplay<T> where T : IFloatingPointIeee754<T>
         _vectorInputAdjoints = nodes.Where((n, i) => kinds[i] == Kind.VectorInput && n.RequiresGrad).Select(n => n.Adjoint).ToArray();
         _scalarsWithGrad = Enumerable.Range(0, nodes.Count)
             .Where(i => kinds[i] is not (Kind.VectorInput or Kind.Lane) && nodes[i].RequiresGrad).ToArray();
-        var split = _reduces.Length == 1 && _reduces[0] == Output && length >= SplitLength;
+        var onePass = _reduces.Length == 1 && _reduces[0] == Output;
+        var split = onePass && length >= SplitLength;
         _workers = [new Worker(this), .. split ? new[] { new Worker(this) } : []];
+        _rowSweepPossible = onePass && RuntimeFeature.IsDynamicCodeCompiled && _lanes.All(id => CompiledRowSweep<T>.IsArithmetic(nodes[id]));
+    }
+
+    /// <summary>
+    /// A row sweep is compiled once the rows replayed so far cost about what compiling does (some milliseconds), and on
+    /// the calling thread, so that a run switches to it at the same replay every time and reruns stay bit-identical.
+    /// </summary>
+    const long RowsBeforeCompiling = 1 << 22;
+    readonly bool _rowSweepPossible;
+    long _rowsReplayed;
+    CompiledRowSweep<T>.Sweep? _rowSweep;
+    T[][] _rowSweepArrays = [];
+
+    /// <summary>Whether the one-pass sweep now runs as a compiled loop over rows.</summary>
+    public bool IsRowSweepCompiled => _rowSweep is not null;
+
+    /// <summary>Compiles the row sweep now, if the tape allows one; false if not.</summary>
+    public bool CompileRowSweep()
+    {
+        if (!_rowSweepPossible) return false;
+        if (_rowSweep is null)
+        {
+            var (sweep, arrays) = CompiledRowSweep<T>.Compile(_nodes, _lanes, id => _kinds[id] == Kind.VectorInput, Output, _length);
+            (_rowSweep, _rowSweepArrays) = (sweep, arrays);
+        }
+        return true;
     }
 
     public int Output { get; }
@@ -88,6 +116,7 @@ internal sealed class FusedReplay<T> where T : IFloatingPointIeee754<T>
 
     public void Run(Tape<T> tape)
     {
+        if (_rowSweepPossible && _rowSweep is null && (_rowsReplayed += _length) >= RowsBeforeCompiling) CompileRowSweep();
         tape.RunForward(_before);
         foreach (var id in _scalarsWithGrad) _nodes[id].Adjoint[0] = T.Zero;
         foreach (var adjoint in _vectorInputAdjoints) adjoint.AsSpan().Clear();
@@ -194,6 +223,11 @@ internal sealed class FusedReplay<T> where T : IFloatingPointIeee754<T>
             {
                 var root = replay._nodes[replay.Output];
                 ScalarAdjoints.AsSpan().Clear();
+                if (replay._rowSweep is { } sweep)
+                {
+                    Sum = sweep(replay._rowSweepArrays, _start, _end, ScalarAdjoints);
+                    return;
+                }
                 var sum = T.Zero;
                 for (var start = _start; start < _end; start += ChunkLength)
                 {

@@ -148,6 +148,15 @@ public sealed class Tape<T> where T : IFloatingPointIeee754<T>
         return _compiled?.IsCompiled ?? false;
     }
 
+    /// <summary>Compiles the fused replay's loop over rows now instead of after many rows; false when the tape does not allow one.</summary>
+    internal bool CompileRowSweep()
+    {
+        _ = Steps;
+        return _fused?.CompileRowSweep() ?? false;
+    }
+
+    internal bool IsRowSweepCompiled => _fused?.IsRowSweepCompiled ?? false;
+
     /// <summary>Whether <see cref="ForwardBackwardFused"/> now runs a compiled method.</summary>
     internal bool IsScalarReplayCompiled => _compiled?.IsCompiled ?? false;
 

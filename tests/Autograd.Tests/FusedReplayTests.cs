@@ -22,7 +22,52 @@ public class FusedReplayTests
         "mean(softplus(b0 + b1*x) - y*(b0 + b1*x)) + b0^2 / sum(y)",
         "dot(w, x) / 5000 + sqrt(mean(exp(-x*b1)))*b0",
         "sum(w * w) + max(b0, b1) * mean(y)",
+        // Arithmetic only, the reduction last: these compile to a loop over rows.
+        "sum((y - (b0 + b1*x))^2) / 2",
+        "mean(abs(w - x) + relu(b0 - y) * max(x, b1) - min(-w, y / (1 + x)))",
+        "dot(w - x, y * b1 - w)",
+        "sum(b0 * x + 0 * w)",
     ];
+
+    [Fact]
+    public void ChainsOfArithmeticCompileToARowLoopAndOthersDoNot()
+    {
+        CompiledFormula<double> Compile(string text)
+        {
+            var compiled = CompiledFormula<double>.Compile(Formula.Parse(text),
+                [InputSpec.Scalar("b", InputKind.Parameter), InputSpec.Vector("x", InputKind.Data, 5000)]);
+            compiled.BindInput(1, Enumerable.Range(0, 5000).Select(i => i / 5000.0).ToArray());
+            return compiled;
+        }
+        Assert.True(Compile("mean((x - b)^2)").Tape.CompileRowSweep());
+        Assert.False(Compile("mean(sin(x - b))").Tape.CompileRowSweep());
+        Assert.False(Compile("mean(x - b) * sum(x)").Tape.CompileRowSweep());
+    }
+
+    [Fact]
+    public void AFitSwitchesToTheRowLoopAtTheSameIterationEveryRun()
+    {
+        // Compiling happens on the caller's thread after a fixed number of rows, so reruns agree to the bit.
+        double[] Run()
+        {
+            var compiled = CompiledFormula<double>.Compile(Formula.Parse("mean((y - (b0 + b1*x))^2)"),
+            [
+                InputSpec.Scalar("b0", InputKind.Parameter), InputSpec.Scalar("b1", InputKind.Parameter),
+                InputSpec.Vector("x", InputKind.Data, 300_007), InputSpec.Vector("y", InputKind.Data, 300_007),
+            ]);
+            var random = new Random(5);
+            var x = Enumerable.Range(0, 300_007).Select(_ => random.NextDouble() * 2).ToArray();
+            compiled.BindInput(2, x);
+            compiled.BindInput(3, x.Select(v => 1 + v + 0.25 * (random.NextDouble() - 0.5)).ToArray());
+            var objective = new Autograd.Optimization.FormulaObjective<double>(compiled);
+            var losses = new List<double>();
+            Autograd.Optimization.Minimizer.Run(objective, [0.0, 0.0], new Autograd.Optimization.Sgd<double>(2, 0.1),
+                new Autograd.Optimization.StoppingRules(40), (in Autograd.Optimization.IterationState<double> s) => losses.Add(s.Value));
+            Assert.True(compiled.Tape.IsRowSweepCompiled);
+            return [.. losses];
+        }
+        Assert.Equal(Run(), Run());
+    }
 
     [Theory]
     [MemberData(nameof(Cases))]
@@ -51,8 +96,10 @@ public class FusedReplayTests
         var plain = Compile();
         var fused = Compile();
         var expected = plain.EvaluateWithGradient();
-        for (var repeat = 0; repeat < 2; repeat++)
+        for (var repeat = 0; repeat < 4; repeat++)
         {
+            // The last two rounds run the compiled loop over rows, where the tape's ops allow one.
+            if (repeat == 2 && fused.Tape.CompileRowSweep()) Assert.True(fused.Tape.IsRowSweepCompiled);
             Close(expected, fused.EvaluateWithGradientFused(), n);
             for (var slot = 0; slot < 3; slot++)
             {
