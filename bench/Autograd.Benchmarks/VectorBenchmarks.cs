@@ -36,7 +36,7 @@ public class LeastSquaresBenchmarks
         // Past a few million replayed rows a chain of arithmetic runs as a compiled loop over rows: time that.
         if (Rows >= 4096)
         {
-            if (!_leastSquares.Tape.CompileRowSweep()) throw new InvalidOperationException("W3 should compile to a row sweep.");
+            if (!_leastSquares.CompileRowSweep()) throw new InvalidOperationException("W3 should compile to a row sweep.");
             Workloads.Check("W3 value, compiled", LeastSquaresFloor(), LeastSquaresEngine());
             Workloads.Check("W3 d/db0, compiled", _gb0, _leastSquares.GradientOf(0)[0]);
             Workloads.Check("W3 d/db1, compiled", _gb1, _leastSquares.GradientOf(1)[0]);

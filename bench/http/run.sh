@@ -26,23 +26,25 @@ rounds=5
 echo "== warm-up: POST /gradient 10 s, GET /health/live 5 s (JIT tiering settles before anything is measured)"
 wrk -t2 -c32 -d10s -s bench/http/post-gradient.lua "$base/gradient" >/dev/null 2>&1
 wrk -t2 -c32 -d5s "$base/health/live" >/dev/null 2>&1
-: >/tmp/autograd-bench-rounds
+rounds_file=$(mktemp)
+trap 'kill $api 2>/dev/null; rm -f "$rounds_file"' EXIT
+: >"$rounds_file"
 for round in $(seq "$rounds"); do
   g=$(wrk -t2 -c32 -d"${seconds}s" --latency -s bench/http/post-gradient.lua "$base/gradient" 2>&1)
   h=$(wrk -t2 -c32 -d"${seconds}s" --latency "$base/health/live" 2>&1)
   if echo "$g" | grep -q "Non-2xx"; then echo "POST /gradient answered with errors:"; echo "$g"; exit 1; fi
   row() { echo "$1" | awk -v name="$2" '/Requests\/sec/ {rps = $2} / 50%/ {p50 = $2} / 99%/ {p99 = $2} END {printf "%s %s %s %s\n", name, rps, p50, p99}'; }
-  row "$g" gradient >>/tmp/autograd-bench-rounds
-  row "$h" health >>/tmp/autograd-bench-rounds
+  row "$g" gradient >>"$rounds_file"
+  row "$h" health >>"$rounds_file"
   echo "round $round: /gradient $(echo "$g" | awk '/Requests\/sec/ {print $2}') req/s, /health/live $(echo "$h" | awk '/Requests\/sec/ {print $2}') req/s"
 done
-median() { grep "^$1 " /tmp/autograd-bench-rounds | sort -k2 -g | awk '{a[NR] = $0} END {print a[int((NR + 1) / 2)]}'; }
+median() { grep "^$1 " "$rounds_file" | sort -k2 -g | awk '{a[NR] = $0} END {print a[int((NR + 1) / 2)]}'; }
 mg=$(median gradient)
 mh=$(median health)
 echo "POST /gradient (W1 body), median of $rounds rounds: $(echo "$mg" | awk '{printf "%s req/s, p50 %s, p99 %s", $2, $3, $4}')"
 echo "GET /health/live, median of $rounds rounds:        $(echo "$mh" | awk '{printf "%s req/s, p50 %s, p99 %s", $2, $3, $4}')"
 echo "ratio /gradient : /health/live requests per second = $(awk -v g="$(echo "$mg" | cut -d' ' -f2)" -v h="$(echo "$mh" | cut -d' ' -f2)" 'BEGIN {printf "%.2f", g / h}')"
-echo "ratio per round: $(paste -d' ' <(grep '^gradient ' /tmp/autograd-bench-rounds | cut -d' ' -f2) <(grep '^health ' /tmp/autograd-bench-rounds | cut -d' ' -f2) | awk '{printf "%.2f ", $1 / $2}')"
+echo "ratio per round: $(paste -d' ' <(grep '^gradient ' "$rounds_file" | cut -d' ' -f2) <(grep '^health ' "$rounds_file" | cut -d' ' -f2) | awk '{printf "%.2f ", $1 / $2}')"
 
 echo "== W5 with wrk: POST /minimize then its whole event stream, 8 connections, ${seconds} s"
 wrk -t2 -c8 -d"${seconds}s" -s bench/http/minimize-jobs.lua "$base" 2>&1 | grep -E "W5|Non-2xx|Socket errors" || true

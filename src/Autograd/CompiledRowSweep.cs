@@ -27,6 +27,9 @@ internal static class CompiledRowSweep<T> where T : IFloatingPointIeee754<T>
     static readonly MethodInfo MultiplyRule = typeof(CompiledRowSweep<T>).GetMethod(nameof(Multiply), BindingFlags.NonPublic | BindingFlags.Static)!;
     static readonly MethodInfo AddRule = typeof(CompiledRowSweep<T>).GetMethod(nameof(Add), BindingFlags.NonPublic | BindingFlags.Static)!;
 
+    /// <summary>Longer chains stay on the chunk kernels: past some hundred locals the JIT stops optimising the loop.</summary>
+    public const int MaxLanes = 64;
+
     /// <summary>Ops cheap enough per element that a scalar loop beats a pass of vector kernels per op.</summary>
     public static bool IsArithmetic(TapeNode<T> node) => node.Op switch
     {
@@ -130,10 +133,10 @@ internal static class CompiledRowSweep<T> where T : IFloatingPointIeee754<T>
             // A row's adjoints start at their first contribution (assigned, where the interpreter adds it to a zero:
             // the same number but for the sign of a zero), which saves an add per node and row.
             var started = new HashSet<ParameterExpression>();
+            var perRow = lanes.Select(id => adjoints[id]).Concat(rowAdjoints.Select(r => r.Adjoint)).OfType<ParameterExpression>().ToHashSet();
             void Contribute(ParameterExpression adjoint, Expression g, Expression slope)
             {
-                var isScalarTotal = !rowAdjoints.Any(r => r.Adjoint == adjoint) && !lanes.Any(id => adjoints[id] == adjoint);
-                body.Add(Expression.Assign(adjoint, isScalarTotal || !started.Add(adjoint)
+                body.Add(Expression.Assign(adjoint, !perRow.Contains(adjoint) || !started.Add(adjoint)
                     ? Expression.Call(AccumulateRule, adjoint, g, slope)
                     : Expression.Call(MultiplyRule, g, slope)));
             }
@@ -163,8 +166,9 @@ internal static class CompiledRowSweep<T> where T : IFloatingPointIeee754<T>
             }
             foreach (var (adjoint, _) in rowAdjoints)
                 if (!started.Contains(adjoint)) body.Add(Expression.Assign(adjoint, zero));
+            // Adding zero turns a -0 from a first contribution into the +0 the chunk kernels give.
             foreach (var (adjoint, array) in rowAdjoints)
-                body.Add(Expression.Assign(Expression.ArrayAccess(array, row), adjoint));
+                body.Add(Expression.Assign(Expression.ArrayAccess(array, row), Expression.Call(AddRule, adjoint, zero)));
         }
 
         var done = Expression.Label("done");

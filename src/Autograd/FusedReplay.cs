@@ -52,7 +52,8 @@ internal sealed class FusedReplay<T> where T : IFloatingPointIeee754<T>
         var onePass = _reduces.Length == 1 && _reduces[0] == Output;
         var split = onePass && length >= SplitLength;
         _workers = [new Worker(this), .. split ? new[] { new Worker(this) } : []];
-        _rowSweepPossible = onePass && RuntimeFeature.IsDynamicCodeCompiled && _lanes.All(id => CompiledRowSweep<T>.IsArithmetic(nodes[id]));
+        _rowSweepPossible = onePass && RuntimeFeature.IsDynamicCodeCompiled && _lanes.Length <= CompiledRowSweep<T>.MaxLanes
+            && _lanes.All(id => CompiledRowSweep<T>.IsArithmetic(nodes[id]));
     }
 
     /// <summary>
@@ -60,7 +61,7 @@ internal sealed class FusedReplay<T> where T : IFloatingPointIeee754<T>
     /// the calling thread, so that a run switches to it at the same replay every time and reruns stay bit-identical.
     /// </summary>
     const long RowsBeforeCompiling = 1 << 22;
-    readonly bool _rowSweepPossible;
+    bool _rowSweepPossible;
     long _rowsReplayed;
     CompiledRowSweep<T>.Sweep? _rowSweep;
     T[][] _rowSweepArrays = [];
@@ -72,12 +73,24 @@ internal sealed class FusedReplay<T> where T : IFloatingPointIeee754<T>
     public bool CompileRowSweep()
     {
         if (!_rowSweepPossible) return false;
-        if (_rowSweep is null)
+        if (_rowSweep is not null) return true;
+        try
         {
             var (sweep, arrays) = CompiledRowSweep<T>.Compile(_nodes, _lanes, id => _kinds[id] == Kind.VectorInput, Output, _length);
             (_rowSweep, _rowSweepArrays) = (sweep, arrays);
+            return true;
         }
-        return true;
+        catch (Exception)
+        {
+            // A chain the compiler cannot take stays on the chunk kernels, which give the same answers.
+            _rowSweepPossible = false;
+            return false;
+        }
+    }
+
+    public void ResetRowSweep()
+    {
+        (_rowSweep, _rowSweepArrays, _rowsReplayed) = (null, [], 0);
     }
 
     public int Output { get; }
@@ -140,7 +153,11 @@ internal sealed class FusedReplay<T> where T : IFloatingPointIeee754<T>
             ThreadPool.UnsafeQueueUserWorkItem(_workers[1], preferLocal: false);
         }
         _workers[0].Execute();
-        foreach (var worker in _workers) worker.Wait();
+        // If no pool thread has taken the second half yet, this thread runs it: a request thread never blocks on a
+        // work item queued behind it, however busy the pool is.
+        if (_workers.Length == 2) _workers[1].Execute();
+        foreach (var worker in _workers) worker.WaitQuietly();
+        foreach (var worker in _workers) worker.ThrowIfFailed();
 
         var sum = T.Zero;
         foreach (var worker in _workers) sum += worker.Sum;
@@ -203,22 +220,30 @@ internal sealed class FusedReplay<T> where T : IFloatingPointIeee754<T>
         public T[] ScalarAdjoints { get; } = new T[replay._nodes.Count];
         public T Sum { get; private set; } = T.Zero;
 
+        int _claimed;
+
         public void Prepare(int start, int end)
         {
-            (_start, _end, _failure) = (start, end, null);
+            // A work item queued by an earlier run and not yet started may claim these rows as soon as _claimed is 0,
+            // so everything else is ready first.
             _done.Reset();
+            (_start, _end, _failure) = (start, end, null);
+            Volatile.Write(ref _claimed, 0);
         }
 
-        /// <summary>Waits for the worker; an exception on its thread is rethrown here rather than ending the process.</summary>
-        public void Wait()
+        /// <summary>Waits until the worker's rows are done, whichever thread ran them.</summary>
+        public void WaitQuietly() => _done.Wait();
+
+        /// <summary>An exception on the worker's thread is rethrown here rather than ending the process.</summary>
+        public void ThrowIfFailed()
         {
-            _done.Wait();
             if (_failure is { } failure) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
         }
 
-        /// <summary>The one-pass sweep over this worker's rows.</summary>
+        /// <summary>The one-pass sweep over this worker's rows; only the first caller runs it, later ones return at once.</summary>
         public void Execute()
         {
+            if (Interlocked.Exchange(ref _claimed, 1) != 0) return;
             try
             {
                 var root = replay._nodes[replay.Output];

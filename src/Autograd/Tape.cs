@@ -140,22 +140,29 @@ public sealed class Tape<T> where T : IFloatingPointIeee754<T>
         Backward(output);
     }
 
-    /// <summary>Compiles the scalar replay now instead of after many replays; false when the tape does not allow one.</summary>
-    internal bool CompileScalarReplay()
+    /// <summary>Compiles the scalar replay of <paramref name="output"/> now instead of after many replays; false when the tape does not allow one.</summary>
+    internal bool CompileScalarReplay(int output)
     {
         _ = Steps;
-        _compiled?.CompileNow();
-        return _compiled?.IsCompiled ?? false;
+        if (_compiled is null || _compiled.Output != output) return false;
+        _compiled.CompileNow();
+        return _compiled.IsCompiled;
     }
 
     /// <summary>Compiles the fused replay's loop over rows now instead of after many rows; false when the tape does not allow one.</summary>
-    internal bool CompileRowSweep()
+    internal bool CompileRowSweep(int output)
     {
         _ = Steps;
-        return _fused?.CompileRowSweep() ?? false;
+        return _fused is not null && _fused.Output == output && _fused.CompileRowSweep();
     }
 
     internal bool IsRowSweepCompiled => _fused?.IsRowSweepCompiled ?? false;
+
+    /// <summary>
+    /// Forgets how many rows the fused replay has run and drops its compiled loop, so that the next user of a pooled
+    /// tape switches to it at the same point as on a fresh one: the two loops round differently.
+    /// </summary>
+    internal void ResetRowSweep() => _fused?.ResetRowSweep();
 
     /// <summary>Whether <see cref="ForwardBackwardFused"/> now runs a compiled method.</summary>
     internal bool IsScalarReplayCompiled => _compiled?.IsCompiled ?? false;

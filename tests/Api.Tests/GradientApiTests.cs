@@ -921,6 +921,19 @@ public sealed class GradientApiErrorTests(AutogradApiFactory factory) : IClassFi
     }
 
     [Fact]
+    public async Task A_non_finite_intermediate_is_422_only_when_the_response_would_carry_it()
+    {
+        // min(x, exp(1000)) is x: value and gradient are finite though exp overflows on the way.
+        var request = new GradientRequest { Expression = "min(x, exp(1000))", Parameters = new() { ["x"] = 2.0 } };
+        var (response, _) = await Api.PostOk(_client, request);
+        Assert.Equal(2.0, response.Value);
+        Assert.Equal(1.0, response.Gradient.Scalar("x"));
+        // explain returns every node, and infinity is not a JSON number: the overflowing exp is named instead.
+        var problem = await Api.PostProblem(_client, request with { Explain = true }, 422, "non-finite-result");
+        Assert.Equal("exp", problem.GetProperty("op").GetString());
+    }
+
+    [Fact]
     public async Task Sqrt_at_zero_is_422_for_the_gradient()
     {
         var problem = await Api.PostProblem(_client,

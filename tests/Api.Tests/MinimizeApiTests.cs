@@ -769,3 +769,31 @@ public sealed class MinimizeApiTests(AutogradApiFactory factory) : IClassFixture
             Assert.True(values[i] > values[i - 1], $"not increasing at {i}: {values[i - 1]} then {values[i]}");
     }
 }
+
+/// <summary>Finished jobs go when their time to live is up, even if no other job comes along to prune them.</summary>
+public sealed class JobRetentionTests(AutogradApiFactory factory) : IClassFixture<AutogradApiFactory>
+{
+    [Fact]
+    public async Task A_finished_job_is_forgotten_after_its_time_to_live_on_an_idle_service()
+    {
+        // 0.01 minutes is 0.6 s; the service then looks for expired jobs every second.
+        await using var host = factory.WithSettings(("Minimize:FinishedJobTtlMinutes", "0.01"));
+        var client = host.CreateClient();
+        using var timeout = Jobs.Timeout(30);
+        var job = await Jobs.Start(client, Jobs.Tutorial(), timeout.Token);
+        var finished = await Jobs.WaitFor(client, job.Id, j => j.FinishedAt is not null, timeout.Token);
+        Assert.Equal(JobStatus.Succeeded, finished.Status);
+
+        var gone = System.Diagnostics.Stopwatch.StartNew();
+        HttpStatusCode status;
+        do
+        {
+            await Task.Delay(100, timeout.Token);
+            using var response = await client.GetAsync($"/minimize/{job.Id}", timeout.Token);
+            status = response.StatusCode;
+        }
+        while (status == HttpStatusCode.OK);
+        Assert.Equal(HttpStatusCode.NotFound, status);
+        Assert.True(gone.Elapsed > TimeSpan.FromSeconds(0.4), $"forgotten after {gone.Elapsed.TotalSeconds:0.00} s, before its time to live");
+    }
+}

@@ -15,18 +15,23 @@ public class FusedReplayTests
 
     static string[] Formulas =>
     [
-        "mean((y - (b0 + b1*x))^2)",
         "sum((w - x)^2 * (1 + 0.1*sin(w)))",
-        "mean(0.5*min(abs(y - (b0 + b1*x)), 0.3)^2 + 0.3*(abs(y - (b0 + b1*x)) - min(abs(y - (b0 + b1*x)), 0.3)))",
         "mean(abs(y - (b0 + b1*x)) + softplus(-2*abs(y - (b0 + b1*x))) - log(2))",
         "mean(softplus(b0 + b1*x) - y*(b0 + b1*x)) + b0^2 / sum(y)",
         "dot(w, x) / 5000 + sqrt(mean(exp(-x*b1)))*b0",
         "sum(w * w) + max(b0, b1) * mean(y)",
-        // Arithmetic only, the reduction last: these compile to a loop over rows.
-        "sum((y - (b0 + b1*x))^2) / 2",
+        .. ArithmeticOnly,
+    ];
+
+    /// <summary>Arithmetic only, the reduction last: these compile to a loop over rows.</summary>
+    static readonly string[] ArithmeticOnly =
+    [
+        "mean((y - (b0 + b1*x))^2)",
         "mean(abs(w - x) + relu(b0 - y) * max(x, b1) - min(-w, y / (1 + x)))",
         "dot(w - x, y * b1 - w)",
         "sum(b0 * x + 0 * w)",
+        "sum(w * w)",
+        "mean(0.5*min(abs(y - (b0 + b1*x)), 0.3)^2 + 0.3*(abs(y - (b0 + b1*x)) - min(abs(y - (b0 + b1*x)), 0.3)))",
     ];
 
     [Fact]
@@ -39,9 +44,10 @@ public class FusedReplayTests
             compiled.BindInput(1, Enumerable.Range(0, 5000).Select(i => i / 5000.0).ToArray());
             return compiled;
         }
-        Assert.True(Compile("mean((x - b)^2)").Tape.CompileRowSweep());
-        Assert.False(Compile("mean(sin(x - b))").Tape.CompileRowSweep());
-        Assert.False(Compile("mean(x - b) * sum(x)").Tape.CompileRowSweep());
+        Assert.True(Compile("mean((x - b)^2)").CompileRowSweep());
+        Assert.False(Compile("sum(" + string.Join(" + ", Enumerable.Repeat("x", CompiledRowSweep<double>.MaxLanes + 2)) + " - b)").CompileRowSweep());
+        Assert.False(Compile("mean(sin(x - b))").CompileRowSweep());
+        Assert.False(Compile("mean(x - b) * sum(x)").CompileRowSweep());
     }
 
     [Fact]
@@ -67,6 +73,22 @@ public class FusedReplayTests
             return [.. losses];
         }
         Assert.Equal(Run(), Run());
+    }
+
+    [Fact]
+    public void APooledFormulaStartsOverOnTheChunkKernels()
+    {
+        // Otherwise a rerun served by a copy that had already switched would round differently from the first run.
+        var cache = new FormulaCache();
+        InputSpec[] specs = [InputSpec.Scalar("b", InputKind.Parameter), InputSpec.Vector("x", InputKind.Data, 5000)];
+        var first = cache.Rent<double>("sum((x - b)^2)", specs, FormulaLimits.Default);
+        first.SetInput(1, Enumerable.Range(0, 5000).Select(i => i / 5000.0).ToArray());
+        Assert.True(first.CompileRowSweep());
+        Assert.True(first.Tape.IsRowSweepCompiled);
+        cache.Return(first);
+        var again = cache.Rent<double>("sum((x - b)^2)", specs, FormulaLimits.Default);
+        Assert.Same(first, again);
+        Assert.False(again.Tape.IsRowSweepCompiled);
     }
 
     [Theory]
@@ -99,7 +121,7 @@ public class FusedReplayTests
         for (var repeat = 0; repeat < 4; repeat++)
         {
             // The last two rounds run the compiled loop over rows, where the tape's ops allow one.
-            if (repeat == 2 && fused.Tape.CompileRowSweep()) Assert.True(fused.Tape.IsRowSweepCompiled);
+            if (repeat == 2) Assert.Equal(ArithmeticOnly.Contains(text), fused.CompileRowSweep());
             Close(expected, fused.EvaluateWithGradientFused(), n);
             for (var slot = 0; slot < 3; slot++)
             {

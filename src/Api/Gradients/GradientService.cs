@@ -48,13 +48,24 @@ public sealed class GradientService(FormulaCache cache, IDatasetStore datasets, 
                         $"A Hessian over {compiled.ParameterCount:N0} parameter elements has {compiled.ParameterCount * (long)compiled.ParameterCount:N0} entries; the limit is {_limits.MaxHessianParameters:N0} elements.");
                 matrix = new T[compiled.ParameterCount * compiled.ParameterCount];
                 compiled.Hessian(matrix);
-                Finiteness.EnsureValueAndGradient(compiled);
             }
-            else if (explain || !Finiteness.ValueAndGradientAreFinite(compiled, compiled.EvaluateWithGradientFused()))
+            else if (explain)
             {
-                // The fused replay leaves intermediate nodes stale: replay every node, to explain or to find the one to blame.
                 compiled.EvaluateWithGradient();
+            }
+            else
+            {
+                compiled.EvaluateWithGradientFused();
+            }
+            // Every number in the response must be finite: the value and gradient, and with explain every node too.
+            // A non-finite intermediate alone (min(x, exp(1000))) is fine when the tape is not returned.
+            var finite = Finiteness.ValueAndGradientAreFinite(compiled, compiled.Value);
+            if (explain || !finite)
+            {
+                // The fused replay leaves intermediate nodes stale: replay every node to find the one to blame.
+                if (matrix is null && !explain) compiled.EvaluateWithGradient();
                 Finiteness.EnsureValueAndGradient(compiled);
+                if (!finite) throw Problems.NotFinite("The value or the gradient is not finite at this point.", []);
             }
             if (matrix is not null && !matrix.All(T.IsFinite))
                 throw Problems.NotFinite("The Hessian has entries that are not finite at this point; the value and gradient are finite.", []);

@@ -33,6 +33,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<IJobStore, InMemoryJobStore>();
         services.AddSingleton<MinimizeJobs>();
         services.AddHostedService<MinimizeWorkers>();
+        services.AddHostedService<JobRetention>();
         return builder;
     }
 }

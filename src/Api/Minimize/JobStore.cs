@@ -47,3 +47,37 @@ public sealed class InMemoryJobStore(IOptions<MinimizeOptions> options, TimeProv
                 _jobs.TryRemove(job.Id, out _);
     }
 }
+
+/// <summary>
+/// Forgets finished jobs once they pass their time to live, also while no job is submitted or finishes
+/// (which prune as well): an idle service does not keep event logs past <see cref="MinimizeOptions.FinishedJobTtlMinutes"/>.
+/// </summary>
+public sealed class JobRetention(IJobStore store, IOptions<MinimizeOptions> options, TimeProvider clock, ILogger<JobRetention> logger)
+    : BackgroundService
+{
+    /// <summary>A quarter of the time to live, between one second and one minute.</summary>
+    public static TimeSpan Period(MinimizeOptions options) =>
+        TimeSpan.FromMinutes(Math.Clamp(options.FinishedJobTtlMinutes / 4, 1.0 / 60, 1));
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(Period(options.Value), clock);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken))
+            {
+                try
+                {
+                    store.Prune();
+                }
+                catch (Exception e)
+                {
+                    logger.LogError(e, "Pruning finished jobs failed; trying again in {Period}", Period(options.Value));
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+}

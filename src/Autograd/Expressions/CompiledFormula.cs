@@ -30,8 +30,8 @@ public sealed class CompiledFormula<T> where T : IFloatingPointIeee754<T>
     /// <summary>The number of parameter elements: the size of the gradient and the side of the Hessian.</summary>
     public int ParameterCount { get; }
     public T Value => _outputValue[0];
-    // A computed node's array is never replaced, so it is read directly.
-    readonly T[] _outputValue;
+    // Read directly rather than through the tape; BindInput refreshes it for a formula that is just one of its inputs.
+    T[] _outputValue;
 
     /// <summary>Binds and records <paramref name="formula"/> with the given inputs, which get input nodes in their order.</summary>
     /// <exception cref="FormulaException">A name, a function, an arity or a shape does not fit.</exception>
@@ -69,6 +69,7 @@ public sealed class CompiledFormula<T> where T : IFloatingPointIeee754<T>
         if (values.Length != node.Value.Length)
             throw new ShapeException($"'{Inputs[slot].Name}' was compiled with {node.Value.Length} element(s), not {values.Length}.");
         node.Value = values;
+        _outputValue = Tape[Output].Value;
         Tape.Invalidate();
         HasBoundInputs = true;
     }
@@ -111,6 +112,12 @@ public sealed class CompiledFormula<T> where T : IFloatingPointIeee754<T>
         Tape.ForwardBackwardFused(Output);
         return Value;
     }
+
+    /// <summary>Compiles the replay of a tape of scalars now (tests and benchmarks); false when the tape does not allow one.</summary>
+    internal bool CompileScalarReplay() => Tape.CompileScalarReplay(Output);
+
+    /// <summary>Compiles the fused replay's loop over rows now (tests and benchmarks); false when the tape does not allow one.</summary>
+    internal bool CompileRowSweep() => Tape.CompileRowSweep(Output);
 
     /// <summary>d(value)/d(input) after <see cref="EvaluateWithGradient"/>; empty for inputs that are not parameters.</summary>
     public ReadOnlySpan<T> GradientOf(int slot) => Tape[_inputNodes[slot]].Adjoint;

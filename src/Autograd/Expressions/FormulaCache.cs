@@ -53,6 +53,7 @@ public sealed class FormulaCache(int capacity = 256)
     public void Return<T>(CompiledFormula<T> compiled) where T : IFloatingPointIeee754<T>
     {
         if (compiled.HasBoundInputs || compiled.InputElements > MaxPooledInputElements) return;
+        compiled.Tape.ResetRowSweep();
         var key = compiled.CacheKey ?? new PoolKey(typeof(T), compiled.Formula.Text, compiled.Inputs);
         if (!_compiled.TryGetValue(key, out var pool))
         {
