@@ -38,7 +38,7 @@ public class ScalarBenchmarks
         _sgd = new Sgd<double>(2, 0.01);
 
         _interpreted = Workloads.Compile(Workloads.Paraboloid, InputSpec.Scalar("x1", InputKind.Parameter), InputSpec.Scalar("x2", InputKind.Parameter));
-        _interpreted.SetInput(0, _point);
+        _interpreted.SetInput(0, _point.AsSpan(0, 1));
         _interpreted.SetInput(1, _point.AsSpan(1));
         var floor = ParaboloidFloor();
         double[] floorGradient = [.. _gradient];

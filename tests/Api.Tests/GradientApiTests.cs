@@ -565,8 +565,8 @@ public sealed class GradientApiTests(AutogradApiFactory factory) : IClassFixture
     [Fact]
     public async Task A_formula_asked_for_often_keeps_giving_exact_answers_and_still_names_a_bad_node()
     {
-        // Past a few dozen replays the cached tape runs as a compiled method; the answers must not change,
-        // and a non-finite point must still be traced to its node.
+        // Repeats replay the cached tape without its intermediate nodes (and, after many, as a compiled method):
+        // the answers must not change, and a non-finite point must still be traced to its node.
         const string formula = "(a - x[1])^2 + b*(x[2] - x[1]^2)^2 + log(x[1] + 3)";
         for (var i = 0; i < 200; i++)
         {

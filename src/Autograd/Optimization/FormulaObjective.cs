@@ -32,7 +32,7 @@ public sealed class FormulaObjective<T> : IObjective<T> where T : IFloatingPoint
         var offset = 0;
         foreach (var adjoint in _adjoints)
         {
-            adjoint.CopyTo(gradient[offset..]);
+            CopySmall(adjoint, gradient[offset..]);
             offset += adjoint.Length;
         }
         return value;
@@ -63,8 +63,19 @@ public sealed class FormulaObjective<T> : IObjective<T> where T : IFloatingPoint
         var offset = 0;
         for (var i = 0; i < _values.Length; i++)
         {
-            x.Slice(offset, _lengths[i]).CopyTo(_values[i]);
+            CopySmall(x.Slice(offset, _lengths[i]), _values[i]);
             offset += _lengths[i];
         }
+    }
+
+    /// <summary>A few elements are copied by hand: a span copy costs more than the compiled replay of a small formula.</summary>
+    static void CopySmall(ReadOnlySpan<T> source, Span<T> target)
+    {
+        if (source.Length > 8)
+        {
+            source.CopyTo(target);
+            return;
+        }
+        for (var i = 0; i < source.Length; i++) target[i] = source[i];
     }
 }
