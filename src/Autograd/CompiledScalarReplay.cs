@@ -220,7 +220,14 @@ internal sealed class CompiledScalarReplay<T> where T : IFloatingPointIeee754<T>
 
         foreach (var ((id, k), element) in elementAdjoints)
             statements.Add(Expression.Assign(Expression.ArrayAccess(adjointArrays[id]!, Expression.Constant(k)), element));
-        return new Method(Expression.Lambda<Action<T[][]>>(Expression.Block(locals, statements), state).Compile(), [.. arraysUsed]);
+        var lambda = Expression.Lambda<Action<T[][]>>(Expression.Block(locals, statements), state);
+        var signature = Signature();
+        if (!SharedMethods.TryGetValue(signature, out var run))
+        {
+            if (SharedMethods.Count >= MaxSharedMethods) SharedMethods.Clear();
+            run = SharedMethods.GetOrAdd(signature, _ => lambda.Compile());
+        }
+        return new Method(run, [.. arraysUsed]);
 
         Expression ArrayArgument(T[] array)
         {
@@ -228,6 +235,35 @@ internal sealed class CompiledScalarReplay<T> where T : IFloatingPointIeee754<T>
             return Expression.ArrayIndex(state, Expression.Constant(arraysUsed.Count - 1));
         }
     }
+
+    /// <summary>
+    /// Everything the generated code depends on, node by node: op, operands, element index, exponent, whether it
+    /// requires grad, and a literal's value. Copies of one formula (a pool holds up to 16 per formula) have the same
+    /// signature, and the method takes its arrays as an argument, so one compiled method serves them all.
+    /// </summary>
+    string Signature()
+    {
+        var ops = new Op[Output + 1];
+        for (var id = 0; id <= Output; id++) ops[id] = _nodes[id].Op;
+        foreach (var step in _steps) if (step.Id <= Output) ops[step.Id] = step.Op;
+        var signature = new System.Text.StringBuilder();
+        for (var id = 0; id <= Output; id++)
+        {
+            var node = _nodes[id];
+            signature.Append((int)ops[id]).Append(',').Append(node.X).Append(',').Append(node.Y).Append(',').Append(node.Index)
+                .Append(',').Append(node.RequiresGrad ? 'g' : '-').Append(node.IsLiteral ? 'l' : '-')
+                .Append(',').Append(Bits(node.Constant)).Append(',').Append(node.IsLiteral ? Bits(node.Value[0]) : "").Append(';');
+        }
+        return signature.ToString();
+
+        static string Bits(T value) => double.CreateTruncating(value) is var d && double.IsNaN(d) ? "NaN" : BitConverter.DoubleToInt64Bits(d).ToString("x");
+    }
+
+    const int MaxSharedMethods = 1024;
+    static readonly System.Collections.Concurrent.ConcurrentDictionary<string, Action<T[][]>> SharedMethods = new();
+
+    /// <summary>The compiled method, for tests that check copies share it; null while interpreted.</summary>
+    internal Action<T[][]>? CompiledMethod => _method?.Run;
 
     /// <summary>The interpreter's <c>adjoint += g * slope</c>, as one call so that both round alike.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -164,6 +164,9 @@ public sealed class Tape<T> where T : IFloatingPointIeee754<T>
     /// </summary>
     internal void ResetRowSweep() => _fused?.ResetRowSweep();
 
+    /// <summary>The compiled method the scalar replay runs, if any: copies of one formula share it.</summary>
+    internal Delegate? ScalarReplayMethod => _compiled?.CompiledMethod;
+
     /// <summary>Whether <see cref="ForwardBackwardFused"/> now runs a compiled method.</summary>
     internal bool IsScalarReplayCompiled => _compiled?.IsCompiled ?? false;
 

@@ -146,6 +146,27 @@ public class CompiledScalarReplayTests
     }
 
     [Fact]
+    public void CopiesOfOneFormulaShareOneCompiledMethodButNotTheirNumbers()
+    {
+        const string text = "(a - x[1])^2 + 7.25*(x[2] - x[1]^2)^2";
+        var first = Compile<double>(text, ("x[]", [-1, 1], true), ("a", [1], false));
+        var second = Compile<double>(text, ("x[]", [0.5, 2], true), ("a", [3], false));
+        var otherLiteral = Compile<double>(text.Replace("7.25", "7.5"), ("x[]", [-1, 1], true), ("a", [1], false));
+        var (v1, g1) = Compiled(first);
+        var (v2, g2) = Compiled(second);
+        Compiled(otherLiteral);
+        Assert.NotNull(first.Tape.ScalarReplayMethod);
+        Assert.Same(first.Tape.ScalarReplayMethod, second.Tape.ScalarReplayMethod);
+        Assert.NotSame(first.Tape.ScalarReplayMethod, otherLiteral.Tape.ScalarReplayMethod);
+        // Closed forms at (-1, 1), a = 1 and at (0.5, 2), a = 3, with b = 7.25.
+        Assert.Equal(4.0, v1);
+        Assert.Equal([-4.0, 0.0], g1);
+        Assert.Equal(2.5 * 2.5 + 7.25 * 1.75 * 1.75, v2, 12);
+        Assert.Equal(-2 * 2.5 - 4 * 7.25 * 0.5 * 1.75, g2[0], 12);
+        Assert.Equal(2 * 7.25 * 1.75, g2[1], 12);
+    }
+
+    [Fact]
     public void ComputedVectorsStayInterpreted()
     {
         var formula = Compile<double>("sum(v * v)", ("v[]", [1, 2, 3], true));
