@@ -223,10 +223,7 @@ internal sealed class CompiledScalarReplay<T> where T : IFloatingPointIeee754<T>
         var lambda = Expression.Lambda<Action<T[][]>>(Expression.Block(locals, statements), state);
         var signature = Signature();
         if (!SharedMethods.TryGetValue(signature, out var run))
-        {
-            if (SharedMethods.Count >= MaxSharedMethods) SharedMethods.Clear();
-            run = SharedMethods.GetOrAdd(signature, _ => lambda.Compile());
-        }
+            run = SharedMethods.Count < MaxSharedMethods ? SharedMethods.GetOrAdd(signature, _ => lambda.Compile()) : lambda.Compile();
         return new Method(run, [.. arraysUsed]);
 
         Expression ArrayArgument(T[] array)

@@ -933,6 +933,18 @@ public sealed class GradientApiErrorTests(AutogradApiFactory factory) : IClassFi
         Assert.Equal("exp", problem.GetProperty("op").GetString());
     }
 
+    [Theory]
+    [InlineData("min(x, exp(1000)) + sqrt(y)", "sqrt", "gradient")]
+    [InlineData("min(x, exp(1000)) + log(y)", "log", "value")]
+    public async Task A_non_finite_result_names_the_node_behind_it_not_an_overflow_it_does_not_depend_on(
+        string expression, string op, string nonFinite)
+    {
+        var problem = await Api.PostProblem(_client,
+            new GradientRequest { Expression = expression, Parameters = new() { ["x"] = 2.0, ["y"] = 0.0 } }, 422, "non-finite-result");
+        Assert.Equal(op, problem.GetProperty("op").GetString());
+        Assert.Equal(nonFinite, problem.GetProperty("nonFinite").GetString());
+    }
+
     [Fact]
     public async Task Sqrt_at_zero_is_422_for_the_gradient()
     {

@@ -45,7 +45,10 @@ public class FusedReplayTests
             return compiled;
         }
         Assert.True(Compile("mean((x - b)^2)").CompileRowSweep());
-        Assert.False(Compile("sum(" + string.Join(" + ", Enumerable.Repeat("x", CompiledRowSweep<double>.MaxLanes + 2)) + " - b)").CompileRowSweep());
+        // x + x + ... - b over k terms is k lanes: k - 1 adds and a subtraction.
+        string Lanes(int k) => "sum(" + string.Join(" + ", Enumerable.Repeat("x", k)) + " - b)";
+        Assert.True(Compile(Lanes(CompiledRowSweep<double>.MaxLanes)).CompileRowSweep());
+        Assert.False(Compile(Lanes(CompiledRowSweep<double>.MaxLanes + 1)).CompileRowSweep());
         Assert.False(Compile("mean(sin(x - b))").CompileRowSweep());
         Assert.False(Compile("mean(x - b) * sum(x)").CompileRowSweep());
     }
@@ -83,11 +86,17 @@ public class FusedReplayTests
         InputSpec[] specs = [InputSpec.Scalar("b", InputKind.Parameter), InputSpec.Vector("x", InputKind.Data, 5000)];
         var first = cache.Rent<double>("sum((x - b)^2)", specs, FormulaLimits.Default);
         first.SetInput(1, Enumerable.Range(0, 5000).Select(i => i / 5000.0).ToArray());
-        Assert.True(first.CompileRowSweep());
+        // 4,194,304 rows replayed switch it on: the 839th replay of 5,000 rows.
+        for (var replay = 1; replay <= 838; replay++) first.EvaluateWithGradientFused();
+        Assert.False(first.Tape.IsRowSweepCompiled);
+        first.EvaluateWithGradientFused();
         Assert.True(first.Tape.IsRowSweepCompiled);
         cache.Return(first);
         var again = cache.Rent<double>("sum((x - b)^2)", specs, FormulaLimits.Default);
         Assert.Same(first, again);
+        Assert.False(again.Tape.IsRowSweepCompiled);
+        // The count of rows starts over too, not just the compiled loop.
+        again.EvaluateWithGradientFused();
         Assert.False(again.Tape.IsRowSweepCompiled);
     }
 

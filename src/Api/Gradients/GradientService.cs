@@ -59,14 +59,13 @@ public sealed class GradientService(FormulaCache cache, IDatasetStore datasets, 
             }
             // Every number in the response must be finite: the value and gradient, and with explain every node too.
             // A non-finite intermediate alone (min(x, exp(1000))) is fine when the tape is not returned.
-            var finite = Finiteness.ValueAndGradientAreFinite(compiled, compiled.Value);
-            if (explain || !finite)
+            if (!Finiteness.ValueAndGradientAreFinite(compiled, compiled.Value))
             {
                 // The fused replay leaves intermediate nodes stale: replay every node to find the one to blame.
                 if (matrix is null && !explain) compiled.EvaluateWithGradient();
-                Finiteness.EnsureValueAndGradient(compiled);
-                if (!finite) throw Problems.NotFinite("The value or the gradient is not finite at this point.", []);
+                throw Finiteness.Blame(compiled);
             }
+            if (explain) Finiteness.EnsureEveryNodeIsFinite(compiled);
             if (matrix is not null && !matrix.All(T.IsFinite))
                 throw Problems.NotFinite("The Hessian has entries that are not finite at this point; the value and gradient are finite.", []);
             return new GradientResponse

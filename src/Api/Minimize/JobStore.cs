@@ -57,7 +57,7 @@ public sealed class JobRetention(IJobStore store, IOptions<MinimizeOptions> opti
 {
     /// <summary>A quarter of the time to live, between one second and one minute.</summary>
     public static TimeSpan Period(MinimizeOptions options) =>
-        TimeSpan.FromMinutes(Math.Clamp(options.FinishedJobTtlMinutes / 4, 1.0 / 60, 1));
+        TimeSpan.FromMinutes(double.IsNaN(options.FinishedJobTtlMinutes) ? 1 : Math.Clamp(options.FinishedJobTtlMinutes / 4, 1.0 / 60, 1));
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
