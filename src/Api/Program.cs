@@ -7,21 +7,27 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceLogging();
 builder.AddAutogradServices();
+builder.AddApiKeys();
 builder.Services.AddServiceSwagger();
 
 var app = builder.Build();
 app.UseRequestLogging();
+app.UseSecurityHeaders();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseDefaultFiles();
 app.UseStaticFiles();
 app.UseSwagger();
 app.UseSwaggerUI();
+app.UseAuthentication();
+app.UseAuthorization();
+app.UseRateLimiter();
 
-app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
-app.MapHealthChecks("/health/ready");
+app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false }).AllowAnonymous().DisableRateLimiting();
+app.MapHealthChecks("/health/ready").AllowAnonymous().DisableRateLimiting();
 app.MapGradientApi();
 app.MapMinimizeApi();
 app.MapDatasetApi();
 
+app.LogTenancy();
 app.Run();

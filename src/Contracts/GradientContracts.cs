@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 namespace Autograd.Contracts;
 
 /// <summary>The floating-point type the engine computes in.</summary>
-[JsonConverter(typeof(JsonStringEnumConverter<DType>))]
+[JsonConverter(typeof(NamedEnumConverter<DType>))]
 public enum DType
 {
     /// <summary>IEEE double precision, the default.</summary>

@@ -62,7 +62,7 @@ public sealed record MinimizeRequest
     /// <summary>Stop after this many seconds of running (capped by the service's own wall-clock limit).</summary>
     public double? TimeLimitSeconds { get; init; }
 
-    /// <summary>Record every n-th iteration (and always the last); default 1.</summary>
+    /// <summary>Record every n-th iteration (and always the first and the last); default 1.</summary>
     public int RecordEvery { get; init; } = 1;
 
     /// <summary>Include the gradient in each recorded iteration.</summary>
@@ -108,7 +108,7 @@ public sealed record OptimizerRequest
 }
 
 /// <summary>Where a job is in its life.</summary>
-[JsonConverter(typeof(JsonStringEnumConverter<JobStatus>))]
+[JsonConverter(typeof(NamedEnumConverter<JobStatus>))]
 public enum JobStatus
 {
     /// <summary>Waiting for a worker.</summary>
@@ -124,7 +124,7 @@ public enum JobStatus
 }
 
 /// <summary>Why a finished job stopped.</summary>
-[JsonConverter(typeof(JsonStringEnumConverter<StopReasonCode>))]
+[JsonConverter(typeof(NamedEnumConverter<StopReasonCode>))]
 public enum StopReasonCode
 {
     /// <summary>Converged: the gradient norm fell to gradientNormTolerance.</summary>
@@ -186,6 +186,11 @@ public sealed record MinimizeJob
     public int RecordedIterations { get; init; }
     /// <summary>True when older recorded iterations were thinned out to respect the per-job event cap.</summary>
     public bool Decimated { get; init; }
+    /// <summary>
+    /// True when the recorded iterations were evicted to keep the service within its memory budget (the oldest
+    /// finished jobs' go first): this summary stays, but the trace and the event stream answer 410.
+    /// </summary>
+    public bool EventsEvicted { get; init; }
     /// <summary>When the job was accepted.</summary>
     public DateTimeOffset CreatedAt { get; init; }
     /// <summary>When a worker started it.</summary>

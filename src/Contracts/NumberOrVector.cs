@@ -89,3 +89,7 @@ public sealed class NumberOrVectorConverter : JsonConverter<NumberOrVector>
         _ => token.ToString(),
     };
 }
+
+/// <summary>An enum written and read by its documented name only; a number in its place is an error, as any other unknown value.</summary>
+public sealed class NamedEnumConverter<TEnum>() : JsonStringEnumConverter<TEnum>(namingPolicy: null, allowIntegerValues: false)
+    where TEnum : struct, Enum;

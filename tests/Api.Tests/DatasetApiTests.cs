@@ -310,9 +310,10 @@ public sealed class DatasetApiTests(AutogradApiFactory factory) : IClassFixture<
         { "json without columns", "application/json", "{}", "invalid-input", null, null, null, null },
         { "json text in a column", "application/json", """{"columns": {"x": [1, "a"]}}""", "malformed-json", null, null, null, null },
         { "json overflow", "application/json", """{"columns": {"x": [1, 1e400]}}""", "non-finite-value", 2, null, 1, "x" },
-        { "json NaN as text", "application/json", """{"columns": {"y": [1], "x": [1, "NaN"]}}""", "ragged-row", null, null, 2, "x" },
-        { "json NaN in the second column", "application/json", """{"columns": {"y": [1, 2], "x": [1, "NaN"]}}""", "non-finite-value", 2, null, 2, "x" },
-        { "json -Infinity as text", "application/json", """{"columns": {"x": ["-Infinity"]}}""", "non-finite-value", 1, null, 1, "x" },
+        // Numbers are JSON numbers: a string is refused as everywhere else, "NaN" and "-Infinity" included.
+        { "json NaN as text", "application/json", """{"columns": {"y": [1], "x": [1, "NaN"]}}""", "malformed-json", null, 1, null, null },
+        { "json NaN in the second column", "application/json", """{"columns": {"y": [1, 2], "x": [1, "NaN"]}}""", "malformed-json", null, 1, null, null },
+        { "json -Infinity as text", "application/json", """{"columns": {"x": ["-Infinity"]}}""", "malformed-json", null, 1, null, null },
         { "not json", "application/json", "{", "malformed-json", null, null, null, null },
     };
 

@@ -631,7 +631,7 @@ public sealed class GradientApiErrorTests(AutogradApiFactory factory) : IClassFi
     [Fact]
     public async Task Deeply_nested_json_is_400_not_500()
     {
-        var json = """{"expression": "x", "parameters": {"x": 1}, "extra": """ + new string('[', 5000) + new string(']', 5000) + "}";
+        var json = """{"expression": "x", "parameters": {"x": """ + new string('[', 5000) + new string(']', 5000) + "}}";
         await Api.PostProblem(_client, json, 400, "malformed-json");
     }
 

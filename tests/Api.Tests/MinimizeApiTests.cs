@@ -118,13 +118,14 @@ public sealed class MinimizeApiTests(AutogradApiFactory factory) : IClassFixture
             var second = await Jobs.ReadAll(_client, job.Id, timeout.Token);
             var first = await firstReader;
 
-            Assert.Equal("5", second[0].Id);
+            // The first iteration is always recorded, whatever recordEvery says; then every 5th.
+            Assert.Equal("1", second[0].Id);
             Assert.Equal(first, second);
             var completed = second[^1].Completed;
             Assert.Equal(StopReasonCode.TimeLimit, completed.StopReason);
             Assert.True(completed.Iterations > midRun.Iteration);
             var iterations = second.Iterations().Select(p => p.Iteration).ToList();
-            Assert.Equal(Enumerable.Range(1, completed.Iterations / 5).Select(i => 5 * i), iterations.Take(completed.Iterations / 5));
+            Assert.Equal(Enumerable.Range(1, completed.Iterations / 5).Select(i => 5 * i).Prepend(1), iterations.Take(completed.Iterations / 5 + 1));
             Assert.Equal(completed.Iterations, iterations[^1]);
         }
         finally
@@ -495,10 +496,10 @@ public sealed class MinimizeApiTests(AutogradApiFactory factory) : IClassFixture
         Assert.Equal(10, job.RecordEvery);
         var events = await Jobs.ReadAll(_client, job.Id, timeout.Token);
         var streamed = events.Iterations();
-        Assert.Equal(Enumerable.Range(1, 100).Select(i => 10 * i), streamed.Select(p => p.Iteration));
+        Assert.Equal(Enumerable.Range(1, 100).Select(i => 10 * i).Prepend(1), streamed.Select(p => p.Iteration));
 
         var finished = await Jobs.Get(_client, job.Id, timeout.Token);
-        Assert.Equal(100, finished.RecordedIterations);
+        Assert.Equal(101, finished.RecordedIterations);
         Assert.Equal(10, finished.RecordEvery);
 
         using var json = await _client.GetAsync($"/minimize/{job.Id}/trace", timeout.Token);
@@ -509,7 +510,7 @@ public sealed class MinimizeApiTests(AutogradApiFactory factory) : IClassFixture
         Assert.Equal(streamed.Select(p => p.Iteration), trace.Select(p => p.Iteration));
         Assert.Equal(streamed.Select(p => p.Value), trace.Select(p => p.Value));
         Assert.All(trace, p => Assert.Null(p.Gradient));
-        Jobs.Relative(0.35029246978084444, trace[9].Value, 1e-9, "value at 100");
+        Jobs.Relative(0.35029246978084444, trace[10].Value, 1e-9, "value at 100");
 
         using var request = new HttpRequestMessage(HttpMethod.Get, $"/minimize/{job.Id}/trace");
         request.Headers.Accept.ParseAdd("text/csv");
@@ -518,7 +519,7 @@ public sealed class MinimizeApiTests(AutogradApiFactory factory) : IClassFixture
         Assert.Equal("text/csv", csv.Content.Headers.ContentType?.MediaType);
         var lines = (await csv.Content.ReadAsStringAsync(timeout.Token)).TrimEnd('\n').Split('\n');
         Assert.Equal("iteration,value,gradientNorm,x[1],x[2]", lines[0]);
-        Assert.Equal(101, lines.Length);
+        Assert.Equal(102, lines.Length);
         for (var i = 0; i < trace.Length; i++)
         {
             var cells = lines[i + 1].Split(',').Select(c => double.Parse(c, CultureInfo.InvariantCulture)).ToArray();
@@ -536,7 +537,7 @@ public sealed class MinimizeApiTests(AutogradApiFactory factory) : IClassFixture
         using var timeout = Jobs.Timeout();
         var job = await Jobs.Start(_client, Jobs.Tutorial(("recordEvery", 10), ("maxIterations", 95)), timeout.Token);
         var events = await Jobs.ReadAll(_client, job.Id, timeout.Token);
-        int[] expected = [10, 20, 30, 40, 50, 60, 70, 80, 90, 95];
+        int[] expected = [1, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95];
         Assert.Equal(expected, events.Iterations().Select(p => p.Iteration));
 
         using var json = await _client.GetAsync($"/minimize/{job.Id}/trace", timeout.Token);
@@ -666,7 +667,8 @@ public sealed class MinimizeApiTests(AutogradApiFactory factory) : IClassFixture
         var traced = trace.Select(p => p.Iteration).ToList();
         AssertStrictlyIncreasing(traced);
         Assert.Equal(1000, traced[^1]);
-        Assert.All(traced[..^1], i => Assert.Equal(0, i % finished.RecordEvery));
+        Assert.Equal(1, traced[0]);
+        Assert.All(traced[1..^1], i => Assert.Equal(0, i % finished.RecordEvery));
         Api.Close(6.962694008850682e-05, trace[^1].Value, 1e-15);
 
         // A subscriber arriving afterwards gets the thinned log: the trace, then completed.
@@ -689,7 +691,7 @@ public sealed class MinimizeApiTests(AutogradApiFactory factory) : IClassFixture
         using var json = await client.GetAsync($"/minimize/{job.Id}/trace", timeout.Token);
         var trace = JsonSerializer.Deserialize<MinimizeProgress[]>(await json.Content.ReadAsStringAsync(timeout.Token), Api.Json)!;
         // Expected 2, 4, ..., 150; actual has 101 between 100 and 102.
-        Assert.Equal(Enumerable.Range(1, 75).Select(i => 2 * i), trace.Select(p => p.Iteration));
+        Assert.Equal(Enumerable.Range(1, 75).Select(i => 2 * i).Prepend(1), trace.Select(p => p.Iteration));
     }
 
     // ---- 12. Keep-alive ----
@@ -776,8 +778,9 @@ public sealed class JobRetentionTests(AutogradApiFactory factory) : IClassFixtur
     [Fact]
     public async Task A_finished_job_is_forgotten_after_its_time_to_live_on_an_idle_service()
     {
-        // 0.01 minutes is 0.6 s; the service then looks for expired jobs every second.
-        await using var host = factory.WithSettings(("Minimize:FinishedJobTtlMinutes", "0.01"));
+        // 0.05 minutes is 3 s, long enough for the test to see the job finished on a loaded machine; the service
+        // then looks for expired jobs every second.
+        await using var host = factory.WithSettings(("Minimize:FinishedJobTtlMinutes", "0.05"));
         var client = host.CreateClient();
         using var timeout = Jobs.Timeout(30);
         var job = await Jobs.Start(client, Jobs.Tutorial(), timeout.Token);
@@ -795,6 +798,6 @@ public sealed class JobRetentionTests(AutogradApiFactory factory) : IClassFixtur
         Assert.Equal(HttpStatusCode.NotFound, status);
         // The service and this test read the same clock.
         var age = DateTimeOffset.UtcNow - finished.FinishedAt!.Value;
-        Assert.True(age >= TimeSpan.FromMinutes(0.01), $"forgotten {age.TotalSeconds:0.00} s after it finished, before its time to live");
+        Assert.True(age >= TimeSpan.FromMinutes(0.05), $"forgotten {age.TotalSeconds:0.00} s after it finished, before its time to live");
     }
 }

@@ -7,74 +7,120 @@ using Autograd.Api.Infrastructure;
 namespace Autograd.Api.Datasets;
 
 /// <summary>
-/// Reads a numeric CSV (RFC 4180: a header row of names, comma-separated cells, optional double quotes)
-/// straight from the request's bytes: each cell is parsed in place as UTF-8, never made into a string.
-/// Errors name the data row (1-based, header excluded), the line and the column.
+/// Reads a numeric CSV (RFC 4180: a header row of names, comma-separated cells, optional double quotes, line
+/// breaks inside quotes) straight from the request's bytes: each cell is parsed in place as UTF-8, never made into
+/// a string, and each row goes into budget-charged column blocks as it is read. Errors name the data row (1-based,
+/// header excluded), the line and the column.
 /// </summary>
 public sealed class CsvDatasetReader
 {
     static readonly byte[] Bom = [0xEF, 0xBB, 0xBF];
 
     readonly DatasetOptions _limits;
-    readonly List<List<double>> _columns = [];
+    readonly Func<int, ColumnsBuilder> _columnsFor;
+    ColumnsBuilder? _columns;
+    double[] _row = [];
     string[]? _names;
     int _line;
-    int _rows;
+    int _records;
 
-    CsvDatasetReader(DatasetOptions limits) => _limits = limits;
+    CsvDatasetReader(DatasetOptions limits, Func<int, ColumnsBuilder> columnsFor) => (_limits, _columnsFor) = (limits, columnsFor);
 
-    public static async Task<(string[] Names, double[][] Columns)> ReadAsync(PipeReader body, DatasetOptions limits, CancellationToken cancellation)
+    /// <param name="columnsFor">Makes the column store once the header has given the number of columns.</param>
+    public static async Task<(string[] Names, double[][] Columns)> ReadAsync(PipeReader body, DatasetOptions limits,
+        Func<int, ColumnsBuilder> columnsFor, CancellationToken cancellation)
     {
-        var reader = new CsvDatasetReader(limits);
-        while (true)
+        var reader = new CsvDatasetReader(limits, columnsFor);
+        try
         {
-            var result = await body.ReadAsync(cancellation);
-            var buffer = result.Buffer;
-            var consumed = reader.ReadLines(buffer, result.IsCompleted);
-            body.AdvanceTo(consumed, buffer.End);
-            if (result.IsCompleted) break;
+            while (true)
+            {
+                var result = await body.ReadAsync(cancellation);
+                var buffer = result.Buffer;
+                SequencePosition consumed;
+                try
+                {
+                    consumed = reader.ReadRecords(buffer, result.IsCompleted);
+                }
+                catch
+                {
+                    // Hand the buffer back before failing, so that the server can drain the rest of the body
+                    // and keep the connection for the client's next request.
+                    body.AdvanceTo(buffer.End);
+                    throw;
+                }
+                body.AdvanceTo(consumed, buffer.End);
+                if (result.IsCompleted) break;
+            }
+            return reader.Finish();
         }
-        await body.CompleteAsync();
-        return reader.Finish();
+        finally
+        {
+            reader._columns?.Dispose();
+        }
     }
 
-    SequencePosition ReadLines(ReadOnlySequence<byte> buffer, bool isFinal)
+    // Where the scan of an unfinished record stopped, so that a record spread over many reads is scanned once.
+    long _scanned;
+    bool _inQuotes;
+    int _lineFeeds;
+
+    /// <summary>Reads every complete record in the buffer: a record ends at a line feed outside double quotes.</summary>
+    SequencePosition ReadRecords(ReadOnlySequence<byte> buffer, bool isFinal)
     {
         var sequence = new SequenceReader<byte>(buffer);
-        while (sequence.TryReadTo(out ReadOnlySpan<byte> line, (byte)'\n')) ReadLine(line);
-        if (isFinal && !sequence.End)
+        var start = sequence.Position;
+        sequence.Advance(_scanned);
+        while (sequence.TryRead(out var b))
         {
-            var rest = sequence.UnreadSequence;
-            ReadLine(rest.IsSingleSegment ? rest.FirstSpan : rest.ToArray());
-            sequence.AdvanceToEnd();
+            if (b == (byte)'"') _inQuotes = !_inQuotes;
+            else if (b == (byte)'\n')
+            {
+                _lineFeeds++;
+                if (_inQuotes) continue;
+                var record = buffer.Slice(start, sequence.Position);
+                ReadRecord(Span(record.Slice(0, record.Length - 1)), _lineFeeds);
+                start = sequence.Position;
+                _lineFeeds = 0;
+            }
         }
-        return sequence.Position;
+        _scanned = buffer.Slice(start).Length;
+        if (isFinal)
+        {
+            var rest = buffer.Slice(start);
+            if (_inQuotes) throw Unclosed(Span(rest));
+            if (!rest.IsEmpty) ReadRecord(Span(rest), _lineFeeds + 1);
+            return buffer.End;
+        }
+        return start;
     }
 
-    void ReadLine(ReadOnlySpan<byte> line)
+    static ReadOnlySpan<byte> Span(ReadOnlySequence<byte> bytes) => bytes.IsSingleSegment ? bytes.FirstSpan : bytes.ToArray();
+
+    void ReadRecord(ReadOnlySpan<byte> record, int lines)
     {
-        _line++;
-        if (_line == 1 && line.StartsWith(Bom)) line = line[Bom.Length..];
-        if (line.EndsWith("\r"u8)) line = line[..^1];
-        if (line.Trim((byte)' ').IsEmpty) return;
+        _line += Math.Max(1, lines);
+        if (_line == 1 && record.StartsWith(Bom)) record = record[Bom.Length..];
+        if (record.EndsWith("\r"u8)) record = record[..^1];
+        if (record.Trim((byte)' ').IsEmpty) return;
         if (_names is null)
         {
-            ReadHeader(line);
+            ReadHeader(record);
             return;
         }
-        _rows++;
-        if (_rows > _limits.MaxRows)
+        _records++;
+        if (_records > _limits.MaxRows)
             throw Problems.TooLarge("too-many-rows", "dataset", $"The CSV has more than {_limits.MaxRows:N0} data rows, the limit.");
         Span<byte> unquoted = stackalloc byte[128];
         var column = 0;
-        foreach (var raw in new CellEnumerator(line))
+        foreach (var raw in new CellEnumerator(record))
         {
-            if (column == _names.Length) throw Ragged(CountCells(line));
-            var cell = Unquote(raw, unquoted, column);
-            _columns[column].Add(ParseNumber(cell, column));
+            if (column == _names.Length) throw Ragged(CountCells(record));
+            _row[column] = ParseNumber(Unquote(raw, unquoted, column), column);
             column++;
         }
         if (column != _names.Length) throw Ragged(column);
+        _columns!.AddRow(_row);
     }
 
     void ReadHeader(ReadOnlySpan<byte> line)
@@ -88,26 +134,26 @@ public sealed class CsvDatasetReader
                 throw Problems.TooLarge("too-many-columns", "dataset", $"The CSV has more than {_limits.MaxColumns} columns, the limit.");
             var name = Encoding.UTF8.GetString(Unquote(raw, unquoted, names.Count)).Trim();
             var column = names.Count + 1;
+            var shown = Problems.Clip(name, 40);
             if (name.Length == 0)
-                throw Bad("empty-header", $"Header cell {column} is empty; every column needs a name.", column, null, name);
+                throw Bad("empty-header", $"Header cell {column} is empty; every column needs a name.", column, null, "");
             if (!InputBinding.IsValidName(name))
-                throw Bad("invalid-header", $"Header '{name}' (column {column}) cannot be used in a formula: use letters, digits and '_', not starting with a digit.", column, name, name);
+                throw Bad("invalid-header", $"Header cell {column} cannot be used in a formula: use letters, digits and '_', not starting with a digit.", column, shown, shown);
             if (seen.TryGetValue(name, out var first))
-                throw Bad("duplicate-header", $"Header '{name}' appears twice (columns {first} and {column}).", column, name, name);
+                throw Bad("duplicate-header", $"Header '{shown}' appears twice (columns {first} and {column}).", column, shown, shown);
             seen.Add(name, column);
             names.Add(name);
         }
-        if (names.Count > _limits.MaxColumns)
-            throw Problems.TooLarge("too-many-columns", "dataset", $"The CSV has {names.Count} columns; the limit is {_limits.MaxColumns}.");
         _names = [.. names];
-        foreach (var _ in names) _columns.Add([]);
+        _row = new double[_names.Length];
+        _columns = _columnsFor(_names.Length);
     }
 
     (string[] Names, double[][] Columns) Finish()
     {
         if (_names is null) throw Bad("empty-dataset", "The CSV is empty: it needs a header row of names and at least one data row.", null, null);
-        if (_rows == 0) throw Bad("empty-dataset", "The CSV has a header but no data rows.", null, null);
-        return (_names, _columns.Select(c => c.ToArray()).ToArray());
+        if (_records == 0) throw Bad("empty-dataset", "The CSV has a header but no data rows.", null, null);
+        return (_names, _columns!.Build());
     }
 
     ReadOnlySpan<byte> Unquote(ReadOnlySpan<byte> cell, Span<byte> scratch, int column)
@@ -115,7 +161,7 @@ public sealed class CsvDatasetReader
         cell = cell.Trim((byte)' ');
         if (cell.IsEmpty || cell[0] != (byte)'"') return cell;
         if (cell.Length < 2 || cell[^1] != (byte)'"')
-            throw Bad("malformed-csv", $"Line {_line}: the quoted cell in column {column + 1} is not closed on this line.", column + 1, null);
+            throw Bad("malformed-csv", $"Line {_line}: the quoted cell in column {column + 1} has text after its closing quote or is not closed.", column + 1, null);
         cell = cell[1..^1];
         var length = 0;
         for (var i = 0; i < cell.Length; i++)
@@ -129,25 +175,35 @@ public sealed class CsvDatasetReader
 
     double ParseNumber(ReadOnlySpan<byte> cell, int column)
     {
-        if (cell.IsEmpty)
-            throw Bad("empty-cell", $"Row {_rows} (line {_line}), column '{_names![column]}': the cell is empty; every cell must hold a number.", column + 1, "");
+        // Leading and trailing white space, line breaks of a quoted cell included, is allowed around a number.
+        if (cell.Trim(" \t\r\n"u8).IsEmpty)
+            throw Bad("empty-cell", $"Row {_records} (line {_line}), column '{_names![column]}': the cell is empty; every cell must hold a number.", column + 1, "");
         if (!double.TryParse(cell, NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
         {
-            var text = Encoding.UTF8.GetString(cell[..Math.Min(cell.Length, 40)]);
-            throw Bad("not-a-number", $"Row {_rows} (line {_line}), column '{_names![column]}': '{text}' is not a number.", column + 1, text);
+            var text = Problems.Clip(Encoding.UTF8.GetString(cell[..Math.Min(cell.Length, 64)]), 40);
+            throw Bad("not-a-number", $"Row {_records} (line {_line}), column '{_names![column]}': '{text}' is not a number.", column + 1, text);
         }
         if (!double.IsFinite(value))
-            throw Bad("non-finite-value", $"Row {_rows} (line {_line}), column '{_names![column]}': {value} is not a finite number.", column + 1, value.ToString(CultureInfo.InvariantCulture));
+            throw Bad("non-finite-value", $"Row {_records} (line {_line}), column '{_names![column]}': {value} is not a finite number.", column + 1, value.ToString(CultureInfo.InvariantCulture));
         return value;
     }
 
+    /// <summary>A quoted cell still open at the end of the data: located at the record where it opened.</summary>
+    ProblemException Unclosed(ReadOnlySpan<byte> record)
+    {
+        _line++;
+        if (_names is not null) _records++;
+        var column = CountCells(record);
+        return Bad("malformed-csv", $"Line {_line}: the quoted cell in column {column} is not closed before the end of the data.", column, null);
+    }
+
     ProblemException Ragged(int cells) =>
-        Bad("ragged-row", $"Row {_rows} (line {_line}) has {cells} cells, but the header names {_names!.Length} columns.", null, null);
+        Bad("ragged-row", $"Row {_records} (line {_line}) has {cells} cells, but the header names {_names!.Length} columns.", null, null);
 
     ProblemException Bad(string code, string detail, int? column, string? token, string? headerName = null)
     {
         var extensions = new Dictionary<string, object?> { ["line"] = _line };
-        if (_names is not null) extensions["row"] = _rows;
+        if (_names is not null) extensions["row"] = _records;
         if (column is { } c)
         {
             extensions["column"] = c;
@@ -158,14 +214,14 @@ public sealed class CsvDatasetReader
         return new ProblemException(400, code, "The dataset is not valid", detail, extensions);
     }
 
-    int CountCells(ReadOnlySpan<byte> line)
+    static int CountCells(ReadOnlySpan<byte> line)
     {
         var count = 0;
         foreach (var _ in new CellEnumerator(line)) count++;
         return count;
     }
 
-    /// <summary>The raw cells of one line, split at commas outside double quotes.</summary>
+    /// <summary>The raw cells of one record, split at commas outside double quotes.</summary>
     ref struct CellEnumerator(ReadOnlySpan<byte> line)
     {
         ReadOnlySpan<byte> _rest = line;

@@ -7,12 +7,12 @@ namespace Autograd.Api.Datasets;
 public static class DataSource
 {
     public static Dictionary<string, double[]>? Resolve(Dictionary<string, double[]>? inline, string? datasetId,
-        IDatasetStore store, Formula formula, Func<ISet<string>> boundElsewhere)
+        IDatasetStore store, string? owner, Formula formula, Func<ISet<string>> boundElsewhere)
     {
         if (datasetId is null) return inline;
         if (inline is { Count: > 0 })
             throw Problems.Invalid("dataset", "Give the data either inline as 'data' or as a stored 'dataset', not both.");
-        var dataset = store.Find(datasetId)
+        var dataset = store.Find(datasetId, owner)
                       ?? throw new ProblemException(400, "dataset-not-found", "No such dataset",
                           $"There is no dataset '{datasetId}'; POST /datasets stores one and GET /datasets lists them.",
                           new Dictionary<string, object?> { ["field"] = "dataset" });

@@ -11,6 +11,24 @@ namespace Autograd.Api.Datasets;
 
 public static class DatasetApi
 {
+    /// <summary>Uploads being read at once, so that concurrent large uploads cannot together outrun the budget checks.</summary>
+    public sealed class UploadSlots(IOptions<DatasetOptions> options)
+    {
+        readonly SemaphoreSlim _slots = new(Math.Max(1, options.Value.MaxConcurrentUploads));
+
+        /// <summary>A slot to dispose when done, or null when every slot is taken.</summary>
+        public IDisposable? TryEnter() => _slots.Wait(0) ? new Slot(_slots) : null;
+
+        sealed class Slot(SemaphoreSlim slots) : IDisposable
+        {
+            int _released;
+            public void Dispose()
+            {
+                if (Interlocked.Exchange(ref _released, 1) == 0) slots.Release();
+            }
+        }
+    }
+
     public static IEndpointRouteBuilder MapDatasetApi(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/datasets").WithTags("Datasets");
@@ -47,20 +65,37 @@ public static class DatasetApi
 
     public static async Task<Results<Created<DatasetCreated>, ProblemHttpResult>> CreateDataset(
         HttpRequest request, IDatasetStore store, IOptions<DatasetOptions> options, IOptions<JsonOptions> json,
-        IDiagnosticContext diagnostics, CancellationToken cancellation)
+        MemoryBudget budget, UploadSlots uploads, IDiagnosticContext diagnostics, CancellationToken cancellation)
     {
         var limits = options.Value;
         if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
             size.MaxRequestBodySize = limits.MaxUploadBytes;
+        var owner = request.HttpContext.Owner();
+        using var slot = uploads.TryEnter();
         try
         {
+            if (slot is null)
+                throw new ProblemException(429, "too-many-uploads", "Too many uploads at once",
+                    $"{limits.MaxConcurrentUploads} uploads are being read (Datasets:MaxConcurrentUploads); retry after the Retry-After interval.",
+                    new Dictionary<string, object?> { ["retryAfterSeconds"] = 2 });
             var (names, columns) = request.HasJsonContentType()
-                ? await ReadJson(request, limits, json.Value.SerializerOptions, cancellation)
+                ? await ReadJson(request, limits, json.Value.SerializerOptions, budget, cancellation)
                 : IsCsv(request)
-                    ? await CsvDatasetReader.ReadAsync(request.BodyReader, limits, cancellation)
+                    ? await CsvDatasetReader.ReadAsync(request.BodyReader, limits,
+                        count => new ColumnsBuilder(count, limits, store.Bytes, budget), cancellation)
                     : throw new ProblemException(415, "unsupported-media-type", "Unsupported media type",
-                        $"Send the dataset as application/json ({{\"columns\": {{...}}}}) or text/csv, not '{request.ContentType}'.");
-            var dataset = store.Add(names, columns);
+                        $"Send the dataset as application/json ({{\"columns\": {{...}}}}) or as text/csv (a header row of names, then numbers), not '{Problems.Clip(request.ContentType ?? "no Content-Type")}'. With curl: -H 'Content-Type: text/csv' --data-binary @file.csv.",
+                        new Dictionary<string, object?> { ["accepts"] = new[] { "application/json", "text/csv" } });
+            Dataset dataset;
+            try
+            {
+                dataset = store.Add(names, columns, owner);
+            }
+            catch
+            {
+                budget.Release(columns.Sum(c => (long)c.Length * sizeof(double)));
+                throw;
+            }
             diagnostics.Set("DatasetId", dataset.Id);
             diagnostics.Set("Rows", dataset.Rows);
             return TypedResults.Created($"/datasets/{dataset.Id}", dataset.ToCreated());
@@ -68,18 +103,19 @@ public static class DatasetApi
         catch (ProblemException problem)
         {
             diagnostics.Set("Problem", problem.Code);
+            if (problem.Extensions.TryGetValue("retryAfterSeconds", out var retry)) request.HttpContext.Response.Headers.RetryAfter = retry?.ToString();
             return problem.ToResult();
         }
     }
 
-    public static Ok<DatasetInfo[]> ListDatasets(IDatasetStore store) =>
-        TypedResults.Ok(store.List().Select(d => d.ToInfo()).ToArray());
+    public static Ok<DatasetInfo[]> ListDatasets(HttpContext context, IDatasetStore store) =>
+        TypedResults.Ok(store.List(context.Owner()).Select(d => d.ToInfo()).ToArray());
 
-    public static Results<Ok<DatasetInfo>, ProblemHttpResult> GetDataset(string id, IDatasetStore store) =>
-        store.Find(id) is { } dataset ? TypedResults.Ok(dataset.ToInfo()) : NotFound(id).ToResult();
+    public static Results<Ok<DatasetInfo>, ProblemHttpResult> GetDataset(string id, HttpContext context, IDatasetStore store) =>
+        store.Find(id, context.Owner()) is { } dataset ? TypedResults.Ok(dataset.ToInfo()) : NotFound(id).ToResult();
 
-    public static Results<NoContent, ProblemHttpResult> DeleteDataset(string id, IDatasetStore store) =>
-        store.Delete(id) ? TypedResults.NoContent() : NotFound(id).ToResult();
+    public static Results<NoContent, ProblemHttpResult> DeleteDataset(string id, HttpContext context, IDatasetStore store) =>
+        store.Delete(id, context.Owner()) ? TypedResults.NoContent() : NotFound(id).ToResult();
 
     public static ProblemException NotFound(string id) =>
         new(StatusCodes.Status404NotFound, "dataset-not-found", "No such dataset",
@@ -89,7 +125,7 @@ public static class DatasetApi
         request.ContentType is { } type && type.StartsWith("text/csv", StringComparison.OrdinalIgnoreCase);
 
     static async Task<(string[] Names, double[][] Columns)> ReadJson(HttpRequest request, DatasetOptions limits,
-        JsonSerializerOptions json, CancellationToken cancellation)
+        JsonSerializerOptions json, MemoryBudget budget, CancellationToken cancellation)
     {
         DatasetUpload? upload;
         try
@@ -98,8 +134,7 @@ public static class DatasetApi
         }
         catch (JsonException e)
         {
-            throw new ProblemException(400, "malformed-json", "The request body is not valid JSON for this endpoint",
-                $"{e.Message.Split(" Path:", 2)[0]} At {e.Path ?? "$"}.", new Dictionary<string, object?> { ["path"] = e.Path });
+            throw JsonProblems.FromJson(e, typeof(DatasetUpload));
         }
         if (upload?.Columns is not { Count: > 0 } columns)
             throw Problems.Invalid("columns", "'columns' is required: an object mapping each column name to an array of numbers.");
@@ -111,10 +146,11 @@ public static class DatasetApi
         foreach (var (name, values) in columns)
         {
             columnIndex++;
-            var extensions = new Dictionary<string, object?> { ["column"] = columnIndex, ["columnName"] = name, ["field"] = $"columns.{name}" };
+            var shown = Problems.Clip(name, 40);
+            var extensions = new Dictionary<string, object?> { ["column"] = columnIndex, ["columnName"] = shown, ["field"] = $"columns.{shown}" };
             if (!InputBinding.IsValidName(name))
                 throw new ProblemException(400, "invalid-header", "The dataset is not valid",
-                    $"Column name '{name}' cannot be used in a formula: use letters, digits and '_', not starting with a digit.", extensions);
+                    $"Column {columnIndex}'s name cannot be used in a formula: use letters, digits and '_', not starting with a digit.", extensions);
             if (values is null || values.Length == 0)
                 throw new ProblemException(400, "empty-dataset", "The dataset is not valid", $"Column '{name}' has no values.", extensions);
             if (values.Length > limits.MaxRows)
@@ -127,6 +163,8 @@ public static class DatasetApi
                     throw new ProblemException(400, "non-finite-value", "The dataset is not valid",
                         $"Row {row + 1}, column '{name}': the value is not a finite number.", new Dictionary<string, object?>(extensions) { ["row"] = row + 1 });
         }
+        var bytes = (long)rows * names.Length * sizeof(double);
+        if (!budget.TryReserve(bytes)) throw budget.Exhausted("The dataset", bytes);
         return (names, names.Select(n => columns[n]).ToArray());
     }
 }

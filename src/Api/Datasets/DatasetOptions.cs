@@ -17,6 +17,9 @@ public sealed class DatasetOptions
     /// <summary>Datasets kept; past it, an upload answers 413 until one is deleted.</summary>
     public int MaxDatasets { get; set; } = 100;
 
+    /// <summary>Uploads read at once; past it, POST /datasets answers 429.</summary>
+    public int MaxConcurrentUploads { get; set; } = 2;
+
     /// <summary>Memory all stored columns may take together, in bytes.</summary>
     public long MaxTotalBytes { get; set; } = 1024L * 1024 * 1024;
 }

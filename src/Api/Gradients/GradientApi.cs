@@ -46,11 +46,11 @@ public static class GradientApi
     }
 
     public static Results<Ok<SurfaceResponse>, ProblemHttpResult> ComputeSurface(
-        SurfaceRequest request, SurfaceService surfaces, IDiagnosticContext diagnostics)
+        SurfaceRequest request, HttpContext context, SurfaceService surfaces, IDiagnosticContext diagnostics)
     {
         try
         {
-            return TypedResults.Ok(surfaces.Compute(request));
+            return TypedResults.Ok(surfaces.Compute(request, context.Owner()));
         }
         catch (ProblemException problem)
         {
@@ -60,13 +60,13 @@ public static class GradientApi
     }
 
     public static Results<Ok<GradientResponse>, ProblemHttpResult> ComputeGradient(
-        GradientRequest request, GradientService gradients, IDiagnosticContext diagnostics)
+        GradientRequest request, HttpContext context, GradientService gradients, IDiagnosticContext diagnostics)
     {
         diagnostics.Set("ExpressionLength", request.Expression?.Length ?? 0);
         diagnostics.Set("Dtype", request.Dtype);
         try
         {
-            return TypedResults.Ok(gradients.Compute(request));
+            return TypedResults.Ok(gradients.Compute(request, context.Owner()));
         }
         catch (ProblemException problem)
         {

@@ -12,14 +12,14 @@ public sealed class GradientService(FormulaCache cache, IDatasetStore datasets, 
 {
     readonly ServiceLimits _limits = options.Value;
 
-    public GradientResponse Compute(GradientRequest request)
+    public GradientResponse Compute(GradientRequest request, string? owner)
     {
         if (string.IsNullOrWhiteSpace(request.Expression))
             throw Problems.Invalid("expression", "'expression' is required: a formula such as \"0.2*x1^2 + 0.2*x2^2 - 5\".");
         var source = new FormulaSource(request.Expression);
         var formula = source.Parse(cache, _limits.FormulaLimits);
-        var data = DataSource.Resolve(request.Data, request.Dataset, datasets, formula, () => BoundNames(request.Parameters, request.Constants));
-        var inputs = InputBinding.Bind(request.Parameters, request.Constants, data, _limits);
+        var data = DataSource.Resolve(request.Data, request.Dataset, datasets, owner, formula, () => BoundNames(request.Parameters, request.Constants));
+        var inputs = InputBinding.Bind(request.Parameters, request.Constants, data, _limits, request.Dtype);
         return request.Dtype == DType.Float32
             ? Compute<float>(source, inputs, request.Hessian, request.Explain)
             : Compute<double>(source, inputs, request.Hessian, request.Explain);

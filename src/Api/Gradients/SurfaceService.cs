@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Numerics;
 using System.Text.RegularExpressions;
 using Autograd.Api.Datasets;
@@ -13,10 +14,10 @@ public sealed partial class SurfaceService(FormulaCache cache, IDatasetStore dat
 {
     readonly ServiceLimits _limits = options.Value;
 
-    [GeneratedRegex(@"^([A-Za-z_][A-Za-z0-9_]*)(?:\[([0-9]+)\])?$")]
+    [GeneratedRegex(@"^([A-Za-z_][A-Za-z0-9_]*)(?:\[([0-9]{1,9})\])?\z")]
     private static partial Regex ElementPattern();
 
-    public SurfaceResponse Compute(SurfaceRequest request)
+    public SurfaceResponse Compute(SurfaceRequest request, string? owner)
     {
         if (string.IsNullOrWhiteSpace(request.Expression))
             throw Problems.Invalid("expression", "'expression' is required.");
@@ -24,11 +25,15 @@ public sealed partial class SurfaceService(FormulaCache cache, IDatasetStore dat
             throw Problems.Invalid("resolution", $"resolution must be between 2 and {_limits.MaxSurfaceResolution}, not {request.Resolution}.");
         var source = new FormulaSource(request.Expression);
         var formula = source.Parse(cache, _limits.FormulaLimits);
-        var data = DataSource.Resolve(request.Data, request.Dataset, datasets, formula,
+        var data = DataSource.Resolve(request.Data, request.Dataset, datasets, owner, formula,
             () => GradientService.BoundNames(request.Parameters?.Keys, request.Constants?.Keys));
-        var inputs = InputBinding.Bind(request.Parameters, request.Constants, data, _limits);
+        var inputs = InputBinding.Bind(request.Parameters, request.Constants, data, _limits, request.Dtype);
         var x = Axis(request.X, "x", inputs);
         var y = Axis(request.Y, "y", inputs);
+        if (request.Dtype == DType.Float32)
+            foreach (var (axis, field) in new[] { (x, "x"), (y, "y") })
+                if (Math.Max(Math.Abs(axis.Min), Math.Abs(axis.Max)) > float.MaxValue)
+                    throw Problems.Invalid($"{field}.min", $"'{field}' spans [{axis.Min:R}, {axis.Max:R}], beyond float32's range; use \"dtype\": \"float64\".");
         if (x.Slot == y.Slot && x.Element == y.Element)
             throw Problems.Invalid("y.parameter", "The two axes must be different parameter elements.");
         return request.Dtype == DType.Float32
@@ -49,7 +54,7 @@ public sealed partial class SurfaceService(FormulaCache cache, IDatasetStore dat
         if (slot < 0)
             throw Problems.Invalid($"{field}.parameter", $"'{name}' is not a parameter of this request.");
         var spec = inputs.Specs[slot];
-        var element = match.Groups[2].Success ? int.Parse(match.Groups[2].Value) - 1 : 0;
+        var element = match.Groups[2].Success ? int.Parse(match.Groups[2].Value, CultureInfo.InvariantCulture) - 1 : 0;
         if (spec.IsScalar == match.Groups[2].Success || element < 0 || element >= spec.Length)
             throw Problems.Invalid($"{field}.parameter", spec.IsScalar
                 ? $"'{name}' is a scalar: name it without an index."
@@ -96,5 +101,6 @@ public sealed partial class SurfaceService(FormulaCache cache, IDatasetStore dat
     }
 
     static double[] Grid(AxisSpec axis, int resolution) =>
-        Enumerable.Range(0, resolution).Select(i => axis.Min + (axis.Max - axis.Min) * i / (resolution - 1)).ToArray();
+        // The fraction first: (max - min) * i can overflow where (max - min) * (i / (n - 1)) cannot.
+        Enumerable.Range(0, resolution).Select(i => i == resolution - 1 ? axis.Max : axis.Min + (axis.Max - axis.Min) * ((double)i / (resolution - 1))).ToArray();
 }

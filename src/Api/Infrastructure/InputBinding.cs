@@ -22,14 +22,15 @@ public sealed record BoundInputs(IReadOnlyList<InputSpec> Specs, IReadOnlyList<d
 /// <summary>Checks parameters, constants and data against each other and the limits; failures are 4xx problems.</summary>
 public static partial class InputBinding
 {
-    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]*$")]
+    // \z, not $: in .NET "$" also matches before a final newline, which would let "x\n" through.
+    [GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_]*\z")]
     private static partial Regex NamePattern();
 
     /// <summary>Whether a formula can refer to this name.</summary>
     public static bool IsValidName(string name) => NamePattern().IsMatch(name);
 
     public static BoundInputs Bind(Dictionary<string, NumberOrVector>? parameters, Dictionary<string, NumberOrVector>? constants,
-        Dictionary<string, double[]>? data, ServiceLimits limits)
+        Dictionary<string, double[]>? data, ServiceLimits limits, DType dtype = DType.Float64)
     {
         if (parameters is null)
             throw Problems.Invalid("parameters", "'parameters' is required: an object mapping each name to a number or an array of numbers, e.g. {\"x\": [-1, 1]}.");
@@ -85,6 +86,10 @@ public static partial class InputBinding
                 if (!double.IsFinite(elements[i]))
                     throw new ProblemException(400, "non-finite-input", "An input is not finite",
                         $"Element {i + 1} of '{Field()}' is not a finite number.",
+                        new Dictionary<string, object?> { ["field"] = isScalar ? Field() : $"{Field()}[{i + 1}]" });
+                else if (dtype == DType.Float32 && Math.Abs(elements[i]) > float.MaxValue)
+                    throw new ProblemException(400, "out-of-range-for-dtype", "An input does not fit the dtype",
+                        $"Element {i + 1} of '{Field()}' is {elements[i]:R}, beyond float32's largest value {float.MaxValue:R}; use \"dtype\": \"float64\" or rescale.",
                         new Dictionary<string, object?> { ["field"] = isScalar ? Field() : $"{Field()}[{i + 1}]" });
             seen.Add(name, section);
             specs.Add(isScalar ? InputSpec.Scalar(name, kind) : InputSpec.Vector(name, kind, elements.Length));

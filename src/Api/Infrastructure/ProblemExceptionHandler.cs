@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.AspNetCore.Mvc;
 
 namespace Autograd.Api.Infrastructure;
@@ -16,7 +17,7 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problemDetail
         var problem = exception switch
         {
             ProblemException p => p,
-            BadHttpRequestException bad => FromBadRequest(bad),
+            BadHttpRequestException bad => FromBadRequest(bad, context.GetEndpoint()?.Metadata.GetMetadata<IAcceptsMetadata>()?.RequestType),
             _ => null,
         };
         if (problem is null) return false;
@@ -39,7 +40,7 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problemDetail
         });
     }
 
-    static ProblemException FromBadRequest(BadHttpRequestException bad)
+    static ProblemException FromBadRequest(BadHttpRequestException bad, Type? contract)
     {
         if (bad.StatusCode == StatusCodes.Status413PayloadTooLarge)
             return new ProblemException(413, "request-too-large", "The request exceeds a limit",
@@ -47,18 +48,7 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problemDetail
         if (bad.StatusCode == StatusCodes.Status415UnsupportedMediaType)
             return new ProblemException(415, "unsupported-media-type", "Unsupported media type",
                 $"{bad.Message} Send the body as application/json.");
-        if (bad.InnerException is JsonException json)
-        {
-            var extensions = new Dictionary<string, object?>
-            {
-                ["path"] = json.Path,
-                ["line"] = json.LineNumber + 1,
-                ["position"] = json.BytePositionInLine + 1,
-            };
-            var message = json.Message.Split(" Path:", 2)[0];
-            return new ProblemException(400, "malformed-json", "The request body is not valid JSON for this endpoint",
-                $"{message} At {json.Path ?? "$"} (line {json.LineNumber + 1}, byte {json.BytePositionInLine + 1}).", extensions);
-        }
+        if (bad.InnerException is JsonException json) return JsonProblems.FromJson(json, contract);
         return new ProblemException(bad.StatusCode, "bad-request", "The request could not be read", bad.Message);
     }
 }

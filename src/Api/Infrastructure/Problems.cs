@@ -82,6 +82,9 @@ public static class Problems
         return new ProblemException(status, code, title, $"{error.Reason} at {error.Span} of '{field}'.", extensions);
     }
 
+    /// <summary>Client text quoted in a message, cut short so that a long input is not echoed back whole.</summary>
+    public static string Clip(string text, int length = 60) => text.Length <= length ? text : text[..length] + "…";
+
     /// <summary>The text a span covers, cut short for long spans.</summary>
     public static string Excerpt(string text, SourceSpan span)
     {

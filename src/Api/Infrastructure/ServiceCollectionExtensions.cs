@@ -16,22 +16,29 @@ public static class ServiceCollectionExtensions
             kestrel.Limits.MaxRequestBodySize = context.Configuration.GetSection(ServiceLimits.Section)
                 .GetValue(nameof(ServiceLimits.MaxRequestBodyBytes), new ServiceLimits().MaxRequestBodyBytes));
 
+        services.ConfigureHttpJsonOptions(options => JsonProblems.MakeStrict(options.SerializerOptions));
         services.AddProblemDetails(options => options.CustomizeProblemDetails = Problems.AddStableType);
         services.AddExceptionHandler<ProblemExceptionHandler>();
         services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
         services.AddHealthChecks();
 
+        services.AddOptions<MemoryOptions>().BindConfiguration(MemoryOptions.Section);
+        services.AddSingleton<MemoryBudget>();
+        // Stop within Docker's 10 s grace: streams end within EventStreamResult.ShutdownGrace, jobs stop at their next iteration.
+        services.Configure<HostOptions>(options => options.ShutdownTimeout = TimeSpan.FromSeconds(8));
         services.AddSingleton(sp => new FormulaCache(sp.GetRequiredService<IOptions<ServiceLimits>>().Value.FormulaCacheSize));
         services.AddSingleton<GradientService>();
         services.AddSingleton<SurfaceService>();
 
         services.AddOptions<DatasetOptions>().BindConfiguration(DatasetOptions.Section);
         services.AddSingleton<IDatasetStore, InMemoryDatasetStore>();
+        services.AddSingleton<DatasetApi.UploadSlots>();
 
         services.AddOptions<MinimizeOptions>().BindConfiguration(MinimizeOptions.Section);
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<IJobStore, InMemoryJobStore>();
         services.AddSingleton<MinimizeJobs>();
+        services.AddSingleton<StreamMetrics>();
         services.AddHostedService<MinimizeWorkers>();
         services.AddHostedService<JobRetention>();
         return builder;

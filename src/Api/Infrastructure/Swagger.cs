@@ -35,6 +35,17 @@ public static class Swagger
                 if (File.Exists(xml)) options.IncludeXmlComments(xml);
             }
             options.OperationFilter<RequestExamples>();
+            options.AddSecurityDefinition(ApiKeys.Scheme, new OpenApiSecurityScheme
+            {
+                Type = SecuritySchemeType.ApiKey,
+                In = ParameterLocation.Header,
+                Name = ApiKeys.HeaderName,
+                Description = "Only when the service has API keys configured (Auth:ApiKeys): the key, also accepted as 'Authorization: Bearer KEY'.",
+            });
+            options.AddSecurityRequirement(document => new OpenApiSecurityRequirement
+            {
+                [new OpenApiSecuritySchemeReference(ApiKeys.Scheme, document)] = [],
+            });
         });
         return services;
     }

@@ -1,75 +1,102 @@
-using System.Text;
-using System.Text.Json;
+using System.Buffers;
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.AspNetCore.Http.Json;
-using Microsoft.Extensions.Options;
 
 namespace Autograd.Api.Minimize;
 
 /// <summary>
-/// A job's event log as text/event-stream, from a position to the <c>completed</c> event. Written here
-/// rather than with TypedResults.ServerSentEvents because that has no way to send the comment lines
-/// that keep an idle connection open through proxies (dotnet/aspnetcore#65103).
+/// A job's event log as text/event-stream, from a position to the <c>completed</c> event. Every subscriber
+/// copies the log's shared frames into its connection, at most 64 KiB per flush, so a subscriber costs a cursor
+/// and the connection's own buffer, never a serialisation. A reader that does not take a write within the
+/// write timeout is disconnected; on shutdown every stream ends within <see cref="ShutdownGrace"/>.
+/// Written here rather than with TypedResults.ServerSentEvents because that has no way to send the comment
+/// lines that keep an idle connection open through proxies (dotnet/aspnetcore#65103).
 /// </summary>
-public sealed class EventStreamResult(EventLog log, long afterSequence, TimeSpan keepAlive) : IResult
+public sealed class EventStreamResult(EventLog log, long afterSequence, int afterIteration, TimeSpan keepAlive, TimeSpan writeTimeout) : IResult
 {
     public const int ReconnectMilliseconds = 2000;
 
+    /// <summary>The id of the final event; a reconnect that sends it back gets 204 No Content, which stops EventSource.</summary>
+    public const string CompletedId = "completed";
+
+    /// <summary>How long streams have, once the service stops, to deliver the cancelled completions of their jobs.</summary>
+    public static readonly TimeSpan ShutdownGrace = TimeSpan.FromSeconds(2);
+
+    static readonly byte[] Retry = "retry: 2000\n\n"u8.ToArray();
+    static readonly byte[] KeepAlive = ": keep-alive\n\n"u8.ToArray();
+
     public async Task ExecuteAsync(HttpContext context)
     {
-        var json = context.RequestServices.GetRequiredService<IOptions<JsonOptions>>().Value.SerializerOptions;
         var response = context.Response;
         response.ContentType = "text/event-stream";
         response.Headers.CacheControl = "no-cache";
         response.Headers["X-Accel-Buffering"] = "no";
         context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
-        var aborted = context.RequestAborted;
+        var stopping = context.RequestServices.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
 
+        using var shutdown = new CancellationTokenSource();
+        using var onStopping = stopping.Register(() => shutdown.CancelAfter(ShutdownGrace));
+        using var writeDeadline = new CancellationTokenSource();
+        using var cancellation = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, shutdown.Token, writeDeadline.Token);
+        var token = cancellation.Token;
+        var frames = new List<EventFrame>();
+        var streams = context.RequestServices.GetService<StreamMetrics>();
+        streams?.Opened();
         try
         {
-            await Write(response, $"retry: {ReconnectMilliseconds}\n\n", aborted);
+            await Send(Retry);
             var cursor = afterSequence;
             while (true)
             {
-                var (events, closed, changed) = log.ReadAfter(cursor);
-                if (events.Count > 0)
+                frames.Clear();
+                var read = log.ReadAfter(cursor, afterIteration, frames);
+                if (frames.Count > 0)
                 {
-                    var text = new StringBuilder();
-                    foreach (var e in events) Format(text, e, json);
-                    await Write(response, text.ToString(), aborted);
-                    cursor = events[^1].Sequence;
+                    foreach (var frame in frames) response.BodyWriter.Write(frame.Frame.Span);
+                    await Send(null);
+                    streams?.Sent(frames.Count);
                 }
-                if (closed) return;
-                var delay = Task.Delay(keepAlive, aborted);
-                if (await Task.WhenAny(changed, delay) == delay)
-                    await Write(response, ": keep-alive\n\n", aborted);
+                cursor = read.Cursor;
+                if (read.Ended) return;
+                if (read.Changed.IsCompleted) continue;
+                var idle = Task.Delay(keepAlive, token);
+                if (await Task.WhenAny(read.Changed, idle) == idle)
+                {
+                    await idle;
+                    await Send(KeepAlive);
+                }
             }
         }
-        catch (OperationCanceledException) when (aborted.IsCancellationRequested)
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
         {
-            // The client went away; the job goes on.
+            // The client went away (the job goes on), or did not read in time, or the service is stopping: let go of the connection.
+            if (!context.RequestAborted.IsCancellationRequested) context.Abort();
+        }
+        finally
+        {
+            streams?.Closed();
+        }
+
+        async Task Send(byte[]? bytes)
+        {
+            if (bytes is not null) response.BodyWriter.Write(bytes);
+            writeDeadline.CancelAfter(writeTimeout);
+            var flushed = await response.BodyWriter.FlushAsync(token);
+            writeDeadline.CancelAfter(Timeout.InfiniteTimeSpan);
+            if (flushed.IsCanceled) throw new OperationCanceledException(token);
         }
     }
+}
 
-    static void Format(StringBuilder text, JobEvent e, JsonSerializerOptions json)
-    {
-        var id = e.Type switch
-        {
-            JobEvent.IterationType => e.Iteration?.ToString(),
-            JobEvent.CompletedType => CompletedId,
-            _ => null,
-        };
-        if (id is not null) text.Append("id: ").Append(id).Append('\n');
-        text.Append("event: ").Append(e.Type).Append('\n');
-        text.Append("data: ").Append(JsonSerializer.Serialize(e.Data, e.Data.GetType(), json)).Append("\n\n");
-    }
+/// <summary>Counts open event streams and the events written to them; read by the metrics.</summary>
+public sealed class StreamMetrics
+{
+    long _open;
+    long _sent;
 
-    /// <summary>The id of the final event; a reconnect that sends it back gets 204 No Content, which stops EventSource.</summary>
-    public const string CompletedId = "completed";
+    public long Open => Interlocked.Read(ref _open);
+    public long EventsSent => Interlocked.Read(ref _sent);
 
-    static async Task Write(HttpResponse response, string text, CancellationToken cancellation)
-    {
-        await response.WriteAsync(text, cancellation);
-        await response.Body.FlushAsync(cancellation);
-    }
+    public void Opened() => Interlocked.Increment(ref _open);
+    public void Closed() => Interlocked.Decrement(ref _open);
+    public void Sent(int events) => Interlocked.Add(ref _sent, events);
 }

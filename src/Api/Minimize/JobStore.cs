@@ -1,50 +1,99 @@
 using System.Collections.Concurrent;
+using Autograd.Api.Infrastructure;
 using Autograd.Contracts;
 using Microsoft.Extensions.Options;
 
 namespace Autograd.Api.Minimize;
 
-/// <summary>Where jobs' state and event logs live. In-process memory is the default; a shared store lets replicas cooperate.</summary>
+/// <summary>
+/// Where jobs' state and event logs live. In-process memory is the default; a shared store lets replicas cooperate.
+/// Lookups that take an owner see only that owner's jobs (null: the service runs without API keys, one user).
+/// </summary>
 public interface IJobStore
 {
-    void Add(MinimizeJob job);
+    void Add(MinimizeJob job, string? owner);
     MinimizeJob? Find(string id);
+    MinimizeJob? Find(string id, string? owner);
     void Update(string id, Func<MinimizeJob, MinimizeJob> change);
     EventLog? Events(string id);
-    IReadOnlyList<MinimizeJob> Recent(int limit);
+    EventLog? Events(string id, string? owner);
+    IReadOnlyList<MinimizeJob> Recent(int limit, string? owner);
     /// <summary>Forgets finished jobs past the retention count and age.</summary>
     void Prune();
 }
 
-/// <summary>Jobs and their event logs in this process's memory.</summary>
-public sealed class InMemoryJobStore(IOptions<MinimizeOptions> options, TimeProvider clock) : IJobStore
+/// <summary>Job ids: 128-bit random GUIDs (122 random bits), so that an id cannot be guessed.</summary>
+public static class JobIds
 {
-    readonly ConcurrentDictionary<string, (MinimizeJob Job, EventLog Log)> _jobs = new();
+    public static string New() => Guid.NewGuid().ToString("n");
+}
 
-    public void Add(MinimizeJob job) => _jobs[job.Id] = (job, new EventLog());
+/// <summary>
+/// Jobs and their event logs in this process's memory. Event logs count against the memory budget; when it is
+/// short, the logs of the jobs that finished first are evicted (their summaries stay).
+/// </summary>
+public sealed class InMemoryJobStore : IJobStore
+{
+    sealed record Entry(MinimizeJob Job, EventLog Log, string? Owner);
+
+    readonly ConcurrentDictionary<string, Entry> _jobs = new();
+    readonly IOptions<MinimizeOptions> _options;
+    readonly TimeProvider _clock;
+    readonly MemoryBudget _budget;
+    readonly ILogger<InMemoryJobStore> _log;
+
+    public InMemoryJobStore(IOptions<MinimizeOptions> options, TimeProvider clock, MemoryBudget budget, ILogger<InMemoryJobStore> log)
+    {
+        (_options, _clock, _budget, _log) = (options, clock, budget, log);
+        budget.AddReclaimer(EvictOldestLogs);
+    }
+
+    public void Add(MinimizeJob job, string? owner) => _jobs[job.Id] = new Entry(job, new EventLog(_budget), owner);
 
     public MinimizeJob? Find(string id) => _jobs.TryGetValue(id, out var entry) ? entry.Job : null;
+
+    public MinimizeJob? Find(string id, string? owner) => _jobs.TryGetValue(id, out var entry) && entry.Owner == owner ? entry.Job : null;
 
     public void Update(string id, Func<MinimizeJob, MinimizeJob> change)
     {
         while (_jobs.TryGetValue(id, out var entry))
-            if (_jobs.TryUpdate(id, (change(entry.Job), entry.Log), entry)) return;
+            if (_jobs.TryUpdate(id, entry with { Job = change(entry.Job) }, entry)) return;
     }
 
     public EventLog? Events(string id) => _jobs.TryGetValue(id, out var entry) ? entry.Log : null;
 
-    public IReadOnlyList<MinimizeJob> Recent(int limit) =>
-        _jobs.Values.Select(e => e.Job).OrderByDescending(j => j.CreatedAt).Take(limit).ToList();
+    public EventLog? Events(string id, string? owner) => _jobs.TryGetValue(id, out var entry) && entry.Owner == owner ? entry.Log : null;
+
+    public IReadOnlyList<MinimizeJob> Recent(int limit, string? owner) =>
+        _jobs.Values.Where(e => e.Owner == owner).Select(e => e.Job).OrderByDescending(j => j.CreatedAt).Take(limit).ToList();
 
     public void Prune()
     {
-        var settings = options.Value;
-        var cutoff = clock.GetUtcNow().AddMinutes(-settings.FinishedJobTtlMinutes);
-        var finished = _jobs.Values.Select(e => e.Job).Where(j => j.FinishedAt is not null)
-            .OrderByDescending(j => j.FinishedAt).ToList();
-        foreach (var (job, index) in finished.Select((j, i) => (j, i)))
-            if (index >= settings.MaxFinishedJobs || job.FinishedAt < cutoff)
-                _jobs.TryRemove(job.Id, out _);
+        var settings = _options.Value;
+        var cutoff = _clock.GetUtcNow().AddMinutes(-settings.FinishedJobTtlMinutes);
+        var finished = _jobs.Values.Where(e => e.Job.FinishedAt is not null).OrderByDescending(e => e.Job.FinishedAt).ToList();
+        foreach (var (entry, index) in finished.Select((e, i) => (e, i)))
+            if (index >= settings.MaxFinishedJobs || entry.Job.FinishedAt < cutoff)
+                if (_jobs.TryRemove(entry.Job.Id, out var removed)) removed.Log.Evict();
+    }
+
+    /// <summary>Evicts the event logs of finished jobs, oldest first, until <paramref name="wanted"/> bytes are freed.</summary>
+    long EvictOldestLogs(long wanted)
+    {
+        var freed = 0L;
+        var evicted = 0;
+        foreach (var entry in _jobs.Values.Where(e => e.Log.IsClosed && !e.Log.IsEvicted).OrderBy(e => e.Job.FinishedAt ?? DateTimeOffset.MaxValue))
+        {
+            if (freed >= wanted) break;
+            var bytes = entry.Log.Evict();
+            if (bytes == 0) continue;
+            freed += bytes;
+            evicted++;
+            Update(entry.Job.Id, job => job with { EventsEvicted = true });
+        }
+        if (evicted > 0)
+            _log.LogInformation("Evicted the event logs of {Count} finished jobs ({Bytes:N0} bytes) to stay within the memory budget", evicted, freed);
+        return freed;
     }
 }
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using Autograd.Api.Infrastructure;
 using Autograd.Contracts;
+using System.Buffers;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
@@ -46,7 +47,8 @@ public static class MinimizeApi
             .WithSummary("The recorded iterations, as JSON or (Accept: text/csv) CSV")
             .Produces<MinimizeProgress[]>()
             .Produces<string>(StatusCodes.Status200OK, "text/csv")
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status410Gone);
 
         group.MapGet("/{id}/events", StreamMinimizeEvents)
             .WithName(nameof(StreamMinimizeEvents))
@@ -60,7 +62,8 @@ public static class MinimizeApi
             .Produces<MinimizeProgress>(StatusCodes.Status200OK, "text/event-stream")
             .Produces<MinimizeCompleted>(StatusCodes.Status200OK, "text/event-stream")
             .Produces(StatusCodes.Status204NoContent)
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status410Gone);
 
         group.MapDelete("/{id}", CancelMinimize)
             .WithName(nameof(CancelMinimize))
@@ -77,12 +80,12 @@ public static class MinimizeApi
         MinimizeJob job;
         try
         {
-            job = jobs.Submit(request);
+            job = jobs.Submit(request, context.Owner());
         }
         catch (ProblemException problem)
         {
             diagnostics.Set("Problem", problem.Code);
-            if (problem.Status == StatusCodes.Status429TooManyRequests) context.Response.Headers.RetryAfter = "5";
+            if (problem.Extensions.TryGetValue("retryAfterSeconds", out var retry)) context.Response.Headers.RetryAfter = retry?.ToString();
             return problem.ToResult();
         }
         diagnostics.Set("JobId", job.Id);
@@ -90,7 +93,7 @@ public static class MinimizeApi
         if (PreferredWait(context.Request, options.Value.MaxPreferWaitSeconds) is { } wait)
         {
             context.Response.Headers["Preference-Applied"] = $"wait={(int)wait.TotalSeconds}";
-            var latest = await jobs.WaitAsync(job.Id, wait, context.RequestAborted) ?? job;
+            var latest = await jobs.WaitAsync(job.Id, context.Owner(), wait, context.RequestAborted) ?? job;
             if (latest.FinishedAt is not null)
             {
                 context.Response.Headers.Location = location;
@@ -101,38 +104,44 @@ public static class MinimizeApi
         return TypedResults.Accepted(location, job);
     }
 
-    public static Ok<MinimizeJob[]> ListMinimizeJobs(MinimizeJobs jobs, int limit = 50) =>
-        TypedResults.Ok(jobs.Store.Recent(Math.Clamp(limit, 1, 1000)).ToArray());
+    public static Ok<MinimizeJob[]> ListMinimizeJobs(HttpContext context, MinimizeJobs jobs, int limit = 50) =>
+        TypedResults.Ok(jobs.Store.Recent(Math.Clamp(limit, 1, 1000), context.Owner()).ToArray());
 
-    public static Results<Ok<MinimizeJob>, ProblemHttpResult> GetMinimizeJob(string id, MinimizeJobs jobs) =>
-        jobs.Store.Find(id) is { } job ? TypedResults.Ok(job) : NotFound(id).ToResult();
+    public static Results<Ok<MinimizeJob>, ProblemHttpResult> GetMinimizeJob(string id, HttpContext context, MinimizeJobs jobs) =>
+        jobs.Store.Find(id, context.Owner()) is { } job ? TypedResults.Ok(job) : NotFound(id).ToResult();
 
-    public static Results<Ok<MinimizeProgress[]>, ContentHttpResult, ProblemHttpResult> GetMinimizeTrace(
-        string id, HttpRequest request, MinimizeJobs jobs)
+    public static Results<TraceResult, ProblemHttpResult> GetMinimizeTrace(string id, HttpContext context, MinimizeJobs jobs)
     {
-        if (jobs.Store.Events(id) is not { } log) return NotFound(id).ToResult();
-        var trace = log.Snapshot().Where(e => e.Type == JobEvent.IterationType).Select(e => (MinimizeProgress)e.Data).ToArray();
-        var wantsCsv = request.GetTypedHeaders().Accept.Any(a => a.MediaType.Equals("text/csv", StringComparison.OrdinalIgnoreCase));
-        return wantsCsv ? TypedResults.Text(TraceCsv.Write(trace), "text/csv; charset=utf-8") : TypedResults.Ok(trace);
+        if (jobs.Store.Events(id, context.Owner()) is not { } log) return NotFound(id).ToResult();
+        if (log.IsEvicted) return Evicted(id).ToResult();
+        var wantsCsv = context.Request.GetTypedHeaders().Accept.Any(a => a.MediaType.Equals("text/csv", StringComparison.OrdinalIgnoreCase));
+        return new TraceResult(log.Snapshot().Where(f => f.Kind == EventKind.Iteration).ToList(), wantsCsv);
     }
 
     public static Results<EventStreamResult, NoContent, ProblemHttpResult> StreamMinimizeEvents(
-        string id, [FromHeader(Name = "Last-Event-ID")] string? lastEventId, MinimizeJobs jobs, IOptions<MinimizeOptions> options)
+        string id, [FromHeader(Name = "Last-Event-ID")] string? lastEventId, HttpContext context, MinimizeJobs jobs, IOptions<MinimizeOptions> options)
     {
-        if (jobs.Store.Events(id) is not { } log) return NotFound(id).ToResult();
-        long after = 0;
+        if (jobs.Store.Events(id, context.Owner()) is not { } log) return NotFound(id).ToResult();
+        if (log.IsEvicted) return Evicted(id).ToResult();
+        var lastIteration = 0;
         if (!string.IsNullOrWhiteSpace(lastEventId))
         {
             if (lastEventId == EventStreamResult.CompletedId) return TypedResults.NoContent();
-            if (!int.TryParse(lastEventId, NumberStyles.None, CultureInfo.InvariantCulture, out var lastIteration))
-                return Problems.Invalid("Last-Event-ID", $"Last-Event-ID must be an iteration number or '{EventStreamResult.CompletedId}', not '{lastEventId}'.").ToResult();
-            after = log.SequenceAfterIteration(lastIteration);
+            if (!int.TryParse(lastEventId, NumberStyles.None, CultureInfo.InvariantCulture, out lastIteration))
+                return Problems.Invalid("Last-Event-ID", $"Last-Event-ID must be an iteration number or '{EventStreamResult.CompletedId}', not '{Problems.Clip(lastEventId)}'.").ToResult();
         }
-        return new EventStreamResult(log, after, TimeSpan.FromSeconds(options.Value.KeepAliveSeconds));
+        var settings = options.Value;
+        return new EventStreamResult(log, 0, lastIteration, TimeSpan.FromSeconds(settings.KeepAliveSeconds),
+            TimeSpan.FromSeconds(settings.StreamWriteTimeoutSeconds));
     }
 
-    public static Results<Ok<MinimizeJob>, ProblemHttpResult> CancelMinimize(string id, MinimizeJobs jobs) =>
-        jobs.Cancel(id) && jobs.Store.Find(id) is { } job ? TypedResults.Ok(job) : NotFound(id).ToResult();
+    public static Results<Ok<MinimizeJob>, ProblemHttpResult> CancelMinimize(string id, HttpContext context, MinimizeJobs jobs) =>
+        jobs.Cancel(id, context.Owner()) && jobs.Store.Find(id, context.Owner()) is { } job ? TypedResults.Ok(job) : NotFound(id).ToResult();
+
+    static ProblemException Evicted(string id) =>
+        new(StatusCodes.Status410Gone, "events-evicted", "The job's recorded iterations were evicted",
+            $"Job '{id}' finished and its recorded iterations were evicted to keep the service within its memory budget; GET /minimize/{id} still has its result.",
+            new Dictionary<string, object?> { ["jobId"] = id });
 
     static ProblemException NotFound(string id) =>
         new(StatusCodes.Status404NotFound, "job-not-found", "No such job",
@@ -151,6 +160,34 @@ public static class MinimizeApi
                 return TimeSpan.FromSeconds(Math.Min(seconds, maxSeconds));
         }
         return null;
+    }
+}
+
+/// <summary>The recorded iterations as a JSON array of the stored event data, or as CSV.</summary>
+public sealed class TraceResult(IReadOnlyList<EventFrame> iterations, bool csv) : IResult
+{
+    public async Task ExecuteAsync(HttpContext context)
+    {
+        var response = context.Response;
+        if (csv)
+        {
+            var json = context.RequestServices.GetRequiredService<IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions>>().Value.SerializerOptions;
+            var trace = iterations.Select(f => System.Text.Json.JsonSerializer.Deserialize<MinimizeProgress>(f.Data.Span, json)!).ToList();
+            response.ContentType = "text/csv; charset=utf-8";
+            await response.WriteAsync(TraceCsv.Write(trace), context.RequestAborted);
+            return;
+        }
+        response.ContentType = "application/json; charset=utf-8";
+        var writer = response.BodyWriter;
+        writer.Write("["u8);
+        for (var i = 0; i < iterations.Count; i++)
+        {
+            if (i > 0) writer.Write(","u8);
+            writer.Write(iterations[i].Data.Span);
+            if (writer.UnflushedBytes > 64 * 1024) await writer.FlushAsync(context.RequestAborted);
+        }
+        writer.Write("]"u8);
+        await writer.FlushAsync(context.RequestAborted);
     }
 }
 

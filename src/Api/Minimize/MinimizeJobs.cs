@@ -7,6 +7,8 @@ using Autograd.Api.Infrastructure;
 using Autograd.Contracts;
 using Autograd.Expressions;
 using Autograd.Optimization;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Options;
 
 namespace Autograd.Api.Minimize;
@@ -14,16 +16,24 @@ namespace Autograd.Api.Minimize;
 /// <summary>Accepts minimisation jobs into a bounded queue, cancels them, and runs them for the workers.</summary>
 public sealed class MinimizeJobs
 {
-    sealed class QueuedJob(string id, IMinimizeWork work, CancellationTokenSource cancellation, int recordEvery)
+    sealed class QueuedJob(string id, IMinimizeWork work, CancellationTokenSource cancellation, int recordEvery, MemoryBudget budget)
     {
         int _claimed;
+        int _forgotten;
         public string Id { get; } = id;
         /// <summary>The compiled work; dropped once the job has ended, so that its data can be collected.</summary>
         public IMinimizeWork Work { get; private set; } = work;
         public CancellationTokenSource Cancellation { get; } = cancellation;
         public int RecordEvery { get; } = recordEvery;
 
-        public void Forget() => Work = NoWork.Instance;
+        /// <summary>Lets go of the work and its memory; once, whoever ends the job.</summary>
+        public void Forget()
+        {
+            if (Interlocked.Exchange(ref _forgotten, 1) != 0) return;
+            budget.Release(Work.RetainedBytes);
+            Work = NoWork.Instance;
+            Cancellation.Dispose();
+        }
 
         /// <summary>True for exactly one caller: the worker that starts the job, or the cancel that ends it while queued.</summary>
         public bool Claim() => Interlocked.Exchange(ref _claimed, 1) == 0;
@@ -35,6 +45,8 @@ public sealed class MinimizeJobs
     readonly ServiceLimits _limits;
     readonly MinimizeOptions _options;
     readonly TimeProvider _clock;
+    readonly MemoryBudget _budget;
+    readonly JsonSerializerOptions _json;
     readonly ILogger<MinimizeJobs> _log;
     readonly Channel<QueuedJob> _queue;
     readonly ConcurrentDictionary<string, QueuedJob> _active = new();
@@ -42,9 +54,10 @@ public sealed class MinimizeJobs
     readonly CancellationToken _stopping;
 
     public MinimizeJobs(IJobStore store, IDatasetStore datasets, FormulaCache cache, IOptions<ServiceLimits> limits, IOptions<MinimizeOptions> options,
-        TimeProvider clock, ILogger<MinimizeJobs> log, IHostApplicationLifetime lifetime)
+        TimeProvider clock, MemoryBudget budget, IOptions<JsonOptions> json, ILogger<MinimizeJobs> log, IHostApplicationLifetime lifetime)
     {
-        (_store, _datasets, _cache, _limits, _options, _clock, _log) = (store, datasets, cache, limits.Value, options.Value, clock, log);
+        (_store, _datasets, _cache, _limits, _options, _clock, _budget, _log) = (store, datasets, cache, limits.Value, options.Value, clock, budget, log);
+        _json = json.Value.SerializerOptions;
         _queue = Channel.CreateUnbounded<QueuedJob>();
         _stopping = lifetime.ApplicationStopping;
         _stopping.Register(() =>
@@ -57,7 +70,8 @@ public sealed class MinimizeJobs
 
     /// <summary>Validates and compiles the request, then queues it.</summary>
     /// <exception cref="ProblemException">400/413 for a bad request, 429 when the queue is full, 503 while shutting down.</exception>
-    public MinimizeJob Submit(MinimizeRequest request)
+    /// <param name="owner">The API key's owner the job belongs to; null when the service runs without keys.</param>
+    public MinimizeJob Submit(MinimizeRequest request, string? owner)
     {
         if (_stopping.IsCancellationRequested)
             throw new ProblemException(503, "shutting-down", "The service is shutting down", "The service is shutting down and takes no new jobs; retry against another instance.");
@@ -68,9 +82,9 @@ public sealed class MinimizeJobs
         if (request.RecordEvery < 1)
             throw Problems.Invalid("recordEvery", $"recordEvery must be 1 or more, not {request.RecordEvery}.");
         var formula = source.Parse(_cache, _limits.FormulaLimits);
-        var data = DataSource.Resolve(request.Data, request.Dataset, _datasets, formula,
+        var data = DataSource.Resolve(request.Data, request.Dataset, _datasets, owner, formula,
             () => GradientService.BoundNames(request.Parameters?.Keys, request.Constants?.Keys));
-        var inputs = InputBinding.Bind(request.Parameters, request.Constants, data, _limits);
+        var inputs = InputBinding.Bind(request.Parameters, request.Constants, data, _limits, request.Dtype);
         var fit = FitOf(request, inputs, target);
         var work = request.Dtype == DType.Float32
             ? Compile<float>(request, source, inputs, settings, rules, fit)
@@ -78,7 +92,7 @@ public sealed class MinimizeJobs
 
         var job = new MinimizeJob
         {
-            Id = Guid.NewGuid().ToString("n")[..12],
+            Id = JobIds.New(),
             Status = JobStatus.Queued,
             Expression = source.Text,
             Dataset = request.Dataset,
@@ -99,8 +113,14 @@ public sealed class MinimizeJobs
                 $"All {_options.EffectiveWorkers} workers are busy and {_options.MaxQueuedJobs} jobs are waiting; retry after the Retry-After interval.",
                 new Dictionary<string, object?> { ["retryAfterSeconds"] = 5 });
         }
-        var queued = new QueuedJob(job.Id, work, CancellationTokenSource.CreateLinkedTokenSource(_stopping), request.RecordEvery);
-        _store.Add(job);
+        if (!_budget.TryReserve(work.RetainedBytes))
+        {
+            Interlocked.Decrement(ref _waiting);
+            work.Release();
+            throw _budget.Exhausted("The job's data and tape", work.RetainedBytes);
+        }
+        var queued = new QueuedJob(job.Id, work, CancellationTokenSource.CreateLinkedTokenSource(_stopping), request.RecordEvery, _budget);
+        _store.Add(job, owner);
         _active[job.Id] = queued;
         _queue.Writer.TryWrite(queued);
         _log.LogInformation("Job {JobId} queued: {Optimizer} for up to {MaxIterations} iterations on {ExpressionLength}-character formula",
@@ -109,9 +129,9 @@ public sealed class MinimizeJobs
     }
 
     /// <summary>Requests cancellation; false if the job is unknown. Idempotent.</summary>
-    public bool Cancel(string id)
+    public bool Cancel(string id, string? owner)
     {
-        if (_store.Find(id) is null) return false;
+        if (_store.Find(id, owner) is null) return false;
         if (!_active.TryGetValue(id, out var job)) return true;
         CancelQuietly(job);
         if (job.Claim())
@@ -143,20 +163,22 @@ public sealed class MinimizeJobs
     }
 
     /// <summary>Waits until the job has finished or the timeout passes; returns the job's latest state.</summary>
-    public async Task<MinimizeJob?> WaitAsync(string id, TimeSpan timeout, CancellationToken cancellation)
+    public async Task<MinimizeJob?> WaitAsync(string id, string? owner, TimeSpan timeout, CancellationToken cancellation)
     {
-        var log = _store.Events(id);
-        if (log is null) return _store.Find(id);
+        var log = _store.Events(id, owner);
+        if (log is null) return _store.Find(id, owner);
         using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
         timer.CancelAfter(timeout);
+        var frames = new List<EventFrame>();
+        var cursor = long.MaxValue - 1;
         while (!log.IsClosed)
         {
-            var (_, closed, changed) = log.ReadAfter(long.MaxValue);
-            if (closed) break;
-            try { await changed.WaitAsync(timer.Token); }
+            var read = log.ReadAfter(cursor, int.MaxValue, frames);
+            if (read.Ended) break;
+            try { await read.Changed.WaitAsync(timer.Token); }
             catch (OperationCanceledException) { break; }
         }
-        return _store.Find(id);
+        return _store.Find(id, owner);
     }
 
     /// <summary>
@@ -189,6 +211,7 @@ public sealed class MinimizeJobs
             if (!job.Claim()) continue;
             Interlocked.Decrement(ref _waiting);
             job.Work.Release();
+            job.Forget();
             _active.TryRemove(job.Id, out _);
             Finish(job.Id, new MinimizeCompleted
             {
@@ -213,7 +236,7 @@ public sealed class MinimizeJobs
         // The cap on recorded iterations also bounds the numbers they hold, so that a job over many parameters
         // cannot fill memory with its trace.
         var maxEvents = (int)Math.Clamp(_options.MaxEventValuesPerJob / job.Work.ValuesPerRecord, 100, _options.MaxEventsPerJob);
-        var progress = new JobProgress(job.Id, _store, log, job.RecordEvery, maxEvents, _clock);
+        var progress = new JobProgress(job.Id, _store, log, job.RecordEvery, maxEvents, _options.MaxEventBytesPerJob, _clock, _json);
         MinimizeCompleted completed;
         try
         {
@@ -234,7 +257,7 @@ public sealed class MinimizeJobs
         {
             progress.Flush();
             _active.TryRemove(job.Id, out _);
-            job.Cancellation.Dispose();
+            job.Forget();
         }
         Finish(job.Id, completed);
         _log.LogInformation("Job {JobId} {Status} after {Iterations} iterations in {Seconds:0.000} s: {StopReason}",
@@ -264,7 +287,7 @@ public sealed class MinimizeJobs
             FinishedAt = now,
             ElapsedSeconds = job.StartedAt is { } started ? (now - started).TotalSeconds : 0,
         });
-        _store.Events(id)?.Append(JobEvent.CompletedType, null, completed);
+        if (_store.Events(id) is { } log) JobProgress.AppendJson(log, EventKind.Completed, EventStreamResult.CompletedId, completed, _json);
         _store.Prune();
     }
 
@@ -374,6 +397,7 @@ sealed class NoWork : IMinimizeWork
 {
     public static readonly NoWork Instance = new();
     public int ValuesPerRecord => 1;
+    public long RetainedBytes => 0;
     public MinimizeCompleted Run(JobProgress progress, CancellationToken cancellation) => throw new InvalidOperationException("The job has ended.");
     public void Release() { }
 }

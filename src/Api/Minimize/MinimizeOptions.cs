@@ -23,6 +23,12 @@ public sealed class MinimizeOptions
     /// <summary>Numbers (parameters, gradients, values) the recorded iterations of one job may hold together; lowers the event cap for jobs over many parameters.</summary>
     public long MaxEventValuesPerJob { get; set; } = 5_000_000;
 
+    /// <summary>Bytes the recorded iterations of one job may take; past it, the log is thinned as for the event cap.</summary>
+    public long MaxEventBytesPerJob { get; set; } = 32L * 1024 * 1024;
+
+    /// <summary>Seconds a subscriber may take to accept a write; a stuck reader is disconnected after it.</summary>
+    public double StreamWriteTimeoutSeconds { get; set; } = 30;
+
     /// <summary>Finished jobs kept; the oldest go first.</summary>
     public int MaxFinishedJobs { get; set; } = 1_000;
 

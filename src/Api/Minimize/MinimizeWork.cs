@@ -12,6 +12,9 @@ public interface IMinimizeWork
     /// <summary>Numbers one recorded iteration carries (parameters, gradient if asked, value and norm).</summary>
     int ValuesPerRecord { get; }
 
+    /// <summary>Memory the work holds until it ends: its data and its tape; charged to the memory budget.</summary>
+    long RetainedBytes { get; }
+
     MinimizeCompleted Run(JobProgress progress, CancellationToken cancellation);
     /// <summary>Gives back what the work holds (its compiled formula) when it will not run.</summary>
     void Release();
@@ -41,13 +44,13 @@ public sealed class FormulaMinimizeWork<T>(CompiledFormula<T> compiled, IObjecti
                 state.Gradient.CopyTo(lastGradient);
                 (lastValue, lastNorm) = (state.Value, state.GradientNorm);
                 if (progress.ShouldRecord(state.Iteration))
-                    progress.Record(Progress(state.Iteration, epoch, last, lastGradient, lastValue, lastNorm));
+                    Record(progress, state.Iteration, epoch, last, lastGradient, lastValue, lastNorm);
                 else if (progress.SnapshotDue)
-                    progress.Snapshot(state.Iteration, double.CreateChecked(state.Value), double.CreateChecked(state.GradientNorm), Parameters(last));
+                    progress.Snapshot(state.Iteration, double.CreateChecked(state.Value), double.CreateChecked(state.GradientNorm), () => Parameters(last));
             }, cancellation);
 
             if (outcome.Iterations > 0 && progress.LastRecorded < outcome.Iterations && outcome.Reason != StopReason.Diverged)
-                progress.Record(Progress(outcome.Iterations, epoch, last, lastGradient, lastValue, lastNorm), final: true);
+                Record(progress, outcome.Iterations, epoch, last, lastGradient, lastValue, lastNorm, final: true);
 
             return new MinimizeCompleted
             {
@@ -77,15 +80,63 @@ public sealed class FormulaMinimizeWork<T>(CompiledFormula<T> compiled, IObjecti
 
     public int ValuesPerRecord => compiled.ParameterCount * (includeGradient ? 2 : 1) + 3;
 
-    MinimizeProgress Progress(int iteration, int? epoch, T[] x, T[] gradient, T value, T norm) => new()
+    public long RetainedBytes { get; } = inputs.Values.Sum(v => (long)v.Length * sizeof(double))
+        + compiled.Tape.Nodes.Sum(node => (long)node.Length) * 2 * System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
+
+    /// <summary>Writes a recorded iteration as <see cref="MinimizeProgress"/> JSON straight from the optimizer's arrays.</summary>
+    void Record(JobProgress progress, int iteration, int? epoch, T[] x, T[] gradient, T value, T norm, bool final = false)
     {
-        Iteration = iteration,
-        Epoch = epoch,
-        Value = double.CreateChecked(value),
-        GradientNorm = double.CreateChecked(norm),
-        Parameters = Parameters(x),
-        Gradient = includeGradient ? Parameters(gradient) : null,
-    };
+        if (!progress.BeginRecord(iteration, final)) return;
+        var writer = progress.Writer;
+        writer.WriteStartObject();
+        writer.WriteNumber("iteration"u8, iteration);
+        if (epoch is { } e) writer.WriteNumber("epoch"u8, e);
+        WriteNumber(writer, "value"u8, double.CreateChecked(value));
+        WriteNumber(writer, "gradientNorm"u8, double.CreateChecked(norm));
+        writer.WritePropertyName("parameters"u8);
+        WriteNamed(writer, x);
+        if (includeGradient)
+        {
+            writer.WritePropertyName("gradient"u8);
+            WriteNamed(writer, gradient);
+        }
+        writer.WriteEndObject();
+        progress.EndRecord();
+    }
+
+    void WriteNamed(System.Text.Json.Utf8JsonWriter writer, ReadOnlySpan<T> flat)
+    {
+        writer.WriteStartObject();
+        var offset = 0;
+        foreach (var slot in inputs.ParameterSlots)
+        {
+            var spec = inputs.Specs[slot];
+            writer.WritePropertyName(spec.Name);
+            if (spec.IsScalar) WriteNumber(writer, flat[offset]);
+            else
+            {
+                writer.WriteStartArray();
+                for (var i = 0; i < spec.Length; i++) WriteNumber(writer, flat[offset + i]);
+                writer.WriteEndArray();
+            }
+            offset += spec.Length;
+        }
+        writer.WriteEndObject();
+    }
+
+    /// <summary>A recorded point is finite (the minimizer stops before recording anything else); null guards the JSON if not.</summary>
+    static void WriteNumber(System.Text.Json.Utf8JsonWriter writer, T value)
+    {
+        var number = double.CreateChecked(value);
+        if (double.IsFinite(number)) writer.WriteNumberValue(number);
+        else writer.WriteNullValue();
+    }
+
+    static void WriteNumber(System.Text.Json.Utf8JsonWriter writer, ReadOnlySpan<byte> name, double value)
+    {
+        if (double.IsFinite(value)) writer.WriteNumber(name, value);
+        else writer.WriteNull(name);
+    }
 
     /// <summary>The loss over every row at the final parameters; for mse also the residual standard error and R².</summary>
     /// <returns>Null where the loss at the result is not finite (an update that overshot into overflow).</returns>
