@@ -15,7 +15,7 @@ public static partial class JsonProblems
     [GeneratedRegex("^The JSON property '(?<name>.*)' could not be mapped", RegexOptions.Singleline)]
     private static partial Regex UnmappedProperty();
 
-    [GeneratedRegex("^Duplicate property '(?<name>.*)'|duplicate property", RegexOptions.Singleline | RegexOptions.IgnoreCase)]
+    [GeneratedRegex("duplicate propert", RegexOptions.IgnoreCase)]
     private static partial Regex DuplicateProperty();
 
     /// <summary>The serializer options every request and response uses: strict numbers, no unknown or repeated fields.</summary>

@@ -17,7 +17,7 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problemDetail
         var problem = exception switch
         {
             ProblemException p => p,
-            BadHttpRequestException bad => FromBadRequest(bad, context.GetEndpoint()?.Metadata.GetMetadata<IAcceptsMetadata>()?.RequestType),
+            BadHttpRequestException bad => FromBadRequest(bad, RequestContract(context)),
             _ => null,
         };
         if (problem is null) return false;
@@ -38,6 +38,13 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problemDetail
             ProblemDetails = details,
             Exception = exception,
         });
+    }
+
+    /// <summary>The request body's contract type of the endpoint that failed (the handler runs after the endpoint is cleared).</summary>
+    static Type? RequestContract(HttpContext context)
+    {
+        var endpoint = context.Features.Get<IExceptionHandlerFeature>()?.Endpoint ?? context.GetEndpoint();
+        return endpoint?.Metadata.GetMetadata<IAcceptsMetadata>()?.RequestType;
     }
 
     static ProblemException FromBadRequest(BadHttpRequestException bad, Type? contract)

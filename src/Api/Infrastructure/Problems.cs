@@ -35,7 +35,9 @@ public static class Problems
             404 => ("not-found", "There is nothing at this address; see /swagger for the API."),
             405 => ("method-not-allowed", "This address does not take that HTTP method; see /swagger."),
             413 => ("request-too-large", "The request body is larger than the service accepts; see Limits:MaxRequestBodyBytes."),
-            415 => ("unsupported-media-type", "Send the request body as application/json."),
+            415 => ("unsupported-media-type", context.HttpContext.Request.Path.StartsWithSegments("/datasets")
+                ? "Send the dataset as application/json ({\"columns\": {...}}) or as text/csv (with curl: -H 'Content-Type: text/csv' --data-binary @data.csv)."
+                : "Send the request body as application/json (with curl: -H 'Content-Type: application/json')."),
             >= 500 => ("internal-error", "The service failed unexpectedly; the traceId identifies the logged error."),
             _ => ("bad-request", problem.Detail),
         };

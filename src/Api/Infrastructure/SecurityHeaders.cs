@@ -14,12 +14,18 @@ public static class SecurityHeaders
     {
         app.Use((context, next) =>
         {
-            var headers = context.Response.Headers;
-            headers.XContentTypeOptions = "nosniff";
-            headers.XFrameOptions = "DENY";
-            headers["Referrer-Policy"] = "no-referrer";
-            if (!context.Request.Path.StartsWithSegments("/swagger"))
-                headers.ContentSecurityPolicy = ContentSecurityPolicy;
+            // Set as the response starts: the exception handler clears headers set before it runs.
+            context.Response.OnStarting(static state =>
+            {
+                var context = (HttpContext)state;
+                var headers = context.Response.Headers;
+                headers.XContentTypeOptions = "nosniff";
+                headers.XFrameOptions = "DENY";
+                headers["Referrer-Policy"] = "no-referrer";
+                if (!context.Request.Path.StartsWithSegments("/swagger"))
+                    headers.ContentSecurityPolicy = ContentSecurityPolicy;
+                return Task.CompletedTask;
+            }, context);
             return next(context);
         });
         return app;
