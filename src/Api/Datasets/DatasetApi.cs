@@ -31,7 +31,9 @@ public static class DatasetApi
 
     public static IEndpointRouteBuilder MapDatasetApi(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/datasets").WithTags("Datasets");
+        var group = app.MapGroup("/datasets").WithTags("Datasets")
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests);
 
         group.MapPost("", CreateDataset)
             .WithName(nameof(CreateDataset))

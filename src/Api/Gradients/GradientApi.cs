@@ -9,7 +9,9 @@ public static class GradientApi
 {
     public static IEndpointRouteBuilder MapGradientApi(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("").WithTags("Gradient");
+        var group = app.MapGroup("").WithTags("Gradient")
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests);
 
         group.MapPost("/gradient", ComputeGradient)
             .WithName(nameof(ComputeGradient))

@@ -35,6 +35,8 @@ public static class Swagger
                 if (File.Exists(xml)) options.IncludeXmlComments(xml);
             }
             options.OperationFilter<RequestExamples>();
+            options.DocumentFilter<ContractRules>();
+            options.AddServer(new OpenApiServer { Url = "/", Description = "This service" });
             options.AddSecurityDefinition(ApiKeys.Scheme, new OpenApiSecurityScheme
             {
                 Type = SecuritySchemeType.ApiKey,
@@ -48,6 +50,43 @@ public static class Swagger
             });
         });
         return services;
+    }
+
+    /// <summary>
+    /// What the server enforces, said in the schemas: the fields it refuses to go without are <c>required</c>;
+    /// absent-when-null fields are optional rather than "nullable" without a type; tags are described.
+    /// </summary>
+    public sealed class ContractRules : IDocumentFilter
+    {
+        /// <summary>Fields each request contract must have; the server answers 400 naming each when it is missing.</summary>
+        public static readonly Dictionary<string, string[]> Required = new()
+        {
+            [nameof(GradientRequest)] = ["expression", "parameters"],
+            [nameof(SurfaceRequest)] = ["expression", "parameters", "x", "y"],
+            [nameof(SurfaceAxis)] = ["parameter"],
+            [nameof(MinimizeRequest)] = ["parameters", "optimizer", "maxIterations"],
+            [nameof(OptimizerRequest)] = ["type"],
+            [nameof(DatasetUpload)] = ["columns"],
+        };
+
+        public void Apply(OpenApiDocument document, DocumentFilterContext context)
+        {
+            document.Tags = new HashSet<OpenApiTag>
+            {
+                new() { Name = "Gradient", Description = "Value, gradient, Hessian and tape of a formula at a point; the loss over a grid." },
+                new() { Name = "Minimize", Description = "Minimisation jobs: start, follow as server-sent events, read the trace, cancel." },
+                new() { Name = "Datasets", Description = "Datasets stored once (JSON columns or CSV) and fitted many times." },
+            };
+            foreach (var (name, schema) in document.Components?.Schemas ?? new Dictionary<string, IOpenApiSchema>())
+            {
+                if (schema is not OpenApiSchema editable) continue;
+                if (Required.TryGetValue(name, out var required)) editable.Required = new HashSet<string>(required);
+                foreach (var property in editable.Properties?.Values ?? [])
+                    if (property is OpenApiSchema { OneOf: { Count: > 0 } oneOf })
+                        foreach (var nullOnly in oneOf.Where(o => o is OpenApiSchema { Type: JsonSchemaType.Null }).ToList())
+                            oneOf.Remove(nullOnly);
+            }
+        }
     }
 
     /// <summary>Ready-to-run request bodies for "Try it out", by operation id.</summary>
@@ -65,6 +104,11 @@ public static class Swagger
                     """{"expression": "(a - x[1])^2 + b*(x[2] - x[1]^2)^2", "parameters": {"x": [-1, 1]}, "constants": {"a": 1, "b": 5}, "hessian": true, "explain": true}"""),
                 ("least-squares", "Mean squared error of a line over inline data",
                     """{"expression": "mean((y - (b0 + b1*x))^2)", "parameters": {"b0": 0, "b1": 0}, "data": {"x": [0, 1, 2, 3], "y": [1, 2.1, 2.9, 4.2]}}"""),
+            ],
+            ["ComputeSurface"] =
+            [
+                ("rosenbrock-contour", "The loss of the tutorial's Rosenbrock over x[1] in [-2, 2] and x[2] in [-1, 3], 40 points a side",
+                    """{"expression": "(a - x[1])^2 + b*(x[2] - x[1]^2)^2", "parameters": {"x": [-1, 1]}, "constants": {"a": 1, "b": 5}, "x": {"parameter": "x[1]", "min": -2, "max": 2}, "y": {"parameter": "x[2]", "min": -1, "max": 3}, "resolution": 40}"""),
             ],
             ["StartMinimize"] =
             [
@@ -96,6 +140,7 @@ public static class Swagger
             if (operation.OperationId == "CreateDataset"
                 && operation.RequestBody?.Content?.TryGetValue("text/csv", out var csv) == true && csv is OpenApiMediaType csvMedia)
             {
+                csvMedia.Schema = new OpenApiSchema { Type = JsonSchemaType.String, Description = "A header row of names, then one row of numbers per line (RFC 4180)." };
                 csvMedia.Examples ??= new Dictionary<string, IOpenApiExample>();
                 csvMedia.Examples["lab"] = new OpenApiExample { Summary = "The lab data as CSV", Value = JsonValue.Create(LabCsv) };
             }

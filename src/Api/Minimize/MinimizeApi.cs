@@ -15,7 +15,9 @@ public static class MinimizeApi
 {
     public static IEndpointRouteBuilder MapMinimizeApi(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/minimize").WithTags("Minimize");
+        var group = app.MapGroup("/minimize").WithTags("Minimize")
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests);
 
         group.MapPost("", StartMinimize)
             .WithName(nameof(StartMinimize))
