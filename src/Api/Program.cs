@@ -8,6 +8,7 @@ var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceLogging();
 builder.AddAutogradServices();
 builder.AddApiKeys();
+builder.AddCrossOrigin();
 builder.Services.AddServiceSwagger();
 
 var app = builder.Build();
@@ -19,6 +20,7 @@ app.UseDefaultFiles();
 app.UseStaticFiles();
 app.UseSwagger();
 app.UseSwaggerUI();
+app.UseCrossOrigin();
 app.UseAuthentication();
 app.UseAuthorization();
 app.UseRateLimiter();

@@ -84,3 +84,40 @@ public sealed class OpenApiContractTests(AutogradApiFactory factory) : IClassFix
         }
     }
 }
+
+/// <summary>Calls from pages of other origins: refused by default, allowed for the configured origins.</summary>
+public sealed class CrossOriginTests(AutogradApiFactory factory) : IClassFixture<AutogradApiFactory>
+{
+    static HttpRequestMessage Preflight() => new(HttpMethod.Options, "/minimize")
+    {
+        Headers =
+        {
+            { "Origin", "https://notebook.example.org" },
+            { "Access-Control-Request-Method", "POST" },
+            { "Access-Control-Request-Headers", "content-type" },
+        },
+    };
+
+    [Fact]
+    public async Task Without_configured_origins_no_other_origin_is_allowed()
+    {
+        using var response = await factory.CreateClient().SendAsync(Preflight());
+        Assert.False(response.Headers.Contains("Access-Control-Allow-Origin"));
+    }
+
+    [Fact]
+    public async Task A_configured_origin_may_post_and_read_the_location_of_its_job()
+    {
+        await using var host = factory.WithSettings(("Cors:AllowedOrigins:0", "https://notebook.example.org"));
+        var client = host.CreateClient();
+        using var preflight = await client.SendAsync(Preflight());
+        Assert.Equal("https://notebook.example.org", preflight.Headers.GetValues("Access-Control-Allow-Origin").Single());
+
+        using var post = new HttpRequestMessage(HttpMethod.Post, "/minimize") { Content = new StringContent(Jobs.Tutorial(("maxIterations", 5)), Encoding.UTF8, "application/json") };
+        post.Headers.Add("Origin", "https://notebook.example.org");
+        using var response = await client.SendAsync(post);
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        Assert.Contains("Location", response.Headers.GetValues("Access-Control-Expose-Headers").Single());
+        Assert.False((await factory.CreateClient().SendAsync(Preflight())).Headers.Contains("Access-Control-Allow-Origin"));
+    }
+}

@@ -6,6 +6,9 @@ namespace Autograd.Api.Infrastructure;
 
 public static class Logging
 {
+    /// <summary>Where a handler leaves the id of the job a request created, for its log line.</summary>
+    public const string JobIdItem = "autograd.jobId";
+
     /// <summary>Serilog from configuration; <c>Logging:Format = json</c> writes compact JSON (CLEF) instead of text.</summary>
     public static WebApplicationBuilder AddServiceLogging(this WebApplicationBuilder builder)
     {
@@ -16,7 +19,8 @@ public static class Logging
                 .ReadFrom.Services(services)
                 .Enrich.FromLogContext();
             if (json) logger.WriteTo.Console(new CompactJsonFormatter());
-            else logger.WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj} {Properties:j}{NewLine}{Exception}");
+            // Text is for people: one short line; the properties are in the JSON format, for machines.
+            else logger.WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj}{NewLine}{Exception}");
         });
         return builder;
     }
@@ -26,7 +30,12 @@ public static class Logging
     {
         app.UseSerilogRequestLogging(options =>
         {
-            options.MessageTemplate = "HTTP {RequestMethod} {RequestPath} responded {StatusCode} in {Elapsed:0.0} ms";
+            options.MessageTemplate = "HTTP {RequestMethod} {RequestPath} {StatusCode} in {Elapsed:0.0} ms{Job}";
+            options.EnrichDiagnosticContext = (diagnostics, context) =>
+            {
+                var job = context.Items[JobIdItem] ?? context.GetRouteValue("id");
+                diagnostics.Set("Job", job is null ? "" : $" (job {job})");
+            };
             options.GetLevel = (context, _, exception) =>
                 context.RequestAborted.IsCancellationRequested ? LogEventLevel.Information
                 : exception is not null || context.Response.StatusCode >= 500 ? LogEventLevel.Error

@@ -1,8 +1,8 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text;
 using Autograd.Api.Infrastructure;
 using Autograd.Contracts;
-using System.Buffers;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
@@ -91,6 +91,7 @@ public static class MinimizeApi
             return problem.ToResult();
         }
         diagnostics.Set("JobId", job.Id);
+        context.Items[Logging.JobIdItem] = job.Id;
         var location = $"/minimize/{job.Id}";
         if (PreferredWait(context.Request, options.Value.MaxPreferWaitSeconds) is { } wait)
         {
