@@ -1,6 +1,11 @@
 // The playground: builds requests from the inputs, follows a job's event stream with EventSource,
 // and draws the loss, the path over a contour of the loss, and the recorded tape. All state lives in
 // the URL's fragment so that an experiment can be shared as a link.
+//
+// Nothing that comes from the URL or from a response is ever parsed as HTML: text goes in with
+// textContent and elements are built with the DOM. Plotly reads its text as a little HTML of its own
+// (<br>, <b>, <a>), so names and formula text go to plotly through plotlyText. The page runs under a
+// strict Content-Security-Policy: no inline script, style or handler, and no eval.
 "use strict";
 
 const $ = id => document.getElementById(id);
@@ -58,7 +63,8 @@ function loadFromUrl() {
   const params = new URLSearchParams(location.hash.slice(1));
   state = { formula: "", parameters: "{}", constants: "{}", data: "", optimizer: "sgd", learningRate: "", momentum: "",
     maxIterations: "100", tolerance: "", recordEvery: "1", axisX: "", axisY: "" };
-  for (const [key, value] of params) state[key] = value;
+  // Only the known keys: a link cannot add properties of its own to the state.
+  for (const [key, value] of params) if (Object.hasOwn(state, key)) state[key] = value;
   return true;
 }
 
@@ -98,7 +104,7 @@ function updateAxes() {
   $("axes").hidden = labels.length <= 2;
   for (const [key, id, fallback] of [["axisX", "axis-x", 0], ["axisY", "axis-y", 1]]) {
     const select = $(id);
-    select.innerHTML = labels.map(l => `<option>${l}</option>`).join("");
+    select.replaceChildren(...labels.map(l => new Option(l, l)));
     if (!labels.includes(state[key])) state[key] = labels[fallback] ?? "";
     select.value = state[key];
   }
@@ -258,6 +264,11 @@ async function explain() {
 
 // ----- Drawing -----
 
+/** Text for plotly, which reads <tags> and &entities; in its strings: shown as written, never as markup. */
+function plotlyText(text) {
+  return String(text).replace(/[&<>]/g, c => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;" })[c]);
+}
+
 function fmt(v, digits = 6) {
   if (Array.isArray(v)) return "[" + v.slice(0, 4).map(x => fmt(x, digits)).join(", ") + (v.length > 4 ? ", …" : "") + "]";
   return typeof v === "number" ? String(Number(v.toPrecision(digits))) : String(v);
@@ -345,8 +356,8 @@ async function drawContour(final) {
     { x: path.map(p => p[0]), y: path.map(p => p[1]), mode: "lines+markers", marker: { size: 3, color: "#ff4136" },
       line: { color: "#ff4136" }, name: "path" },
   ], {
-    title: { text: `Path of descent over the loss (${run.labels[ix]}, ${run.labels[iy]})` }, margin: { t: 40, r: 10 },
-    xaxis: { title: { text: run.labels[ix] } }, yaxis: { title: { text: run.labels[iy] } }, showlegend: false,
+    title: { text: plotlyText(`Path of descent over the loss (${run.labels[ix]}, ${run.labels[iy]})`) }, margin: { t: 40, r: 10 },
+    xaxis: { title: { text: plotlyText(run.labels[ix]) } }, yaxis: { title: { text: plotlyText(run.labels[iy]) } }, showlegend: false,
   }, { responsive: true });
 }
 
@@ -388,28 +399,31 @@ function drawTape(tape) {
     const [x0, y0] = position.get(i), [x1, y1] = position.get(n.id);
     edgeX.push(x0, x1, null); edgeY.push(y0, y1, null);
   }
-  const label = n => n.op === "input" ? `${n.name}<br>${fmt(n.value, 4)}<br>adj ${fmt(n.adjoint ?? "–", 4)}`
-    : `${n.op}${n.argument != null ? " " + n.argument : ""}<br>${fmt(n.value, 4)}<br>adj ${fmt(n.adjoint ?? "–", 4)}`;
+  const label = n => [n.op === "input" ? n.name : `${n.op}${n.argument != null ? " " + n.argument : ""}`,
+    fmt(n.value, 4), `adj ${fmt(n.adjoint ?? "–", 4)}`].map(plotlyText).join("<br>");
   Plotly.react("graph-plot", [
     { x: edgeX, y: edgeY, mode: "lines", line: { color: "#9aa4b5" }, hoverinfo: "skip" },
     { x: nodes.map(n => position.get(n.id)[0]), y: nodes.map(n => position.get(n.id)[1]), mode: "markers+text",
       marker: { size: 34, color: nodes.map(n => n.op === "input" ? (n.kind === "parameter" ? "#2e86de" : "#95a5a6") : "#f39c12") },
-      text: nodes.map(label), textposition: "bottom center", hovertext: nodes.map(n => n.span?.text ?? n.name ?? ""), hoverinfo: "text" },
+      text: nodes.map(label), textposition: "bottom center", hovertext: nodes.map(n => plotlyText(n.span?.text ?? n.name ?? "")), hoverinfo: "text" },
   ], {
     title: { text: "Computational graph: value and adjoint d(loss)/d(node)" }, showlegend: false, margin: { t: 40, b: 60 },
     xaxis: { visible: false, range: [-0.5, Math.max(...depth.values()) + 0.5] },
     yaxis: { visible: false, range: [Math.min(...[...position.values()].map(p => p[1])) - 0.8, Math.max(...[...position.values()].map(p => p[1])) + 0.4] },
   }, { responsive: true });
 
-  $("tape-table").querySelector("tbody").innerHTML = nodes.map((n, i) =>
-    `<tr class="tape-node" data-op="${n.op}" data-name="${n.name ?? ""}" data-value='${JSON.stringify(n.value)}' data-adjoint='${JSON.stringify(n.adjoint ?? null)}'>` +
-    `<td>x${i + 1}</td><td>${n.op === "input" ? n.kind : n.op}</td><td>${escapeHtml(n.name ?? n.span?.text ?? "")}</td>` +
-    `<td>${fmt(n.value)}</td><td>${fmt(n.adjoint ?? "–")}</td></tr>`).join("");
+  $("tape-table").querySelector("tbody").replaceChildren(...nodes.map((n, i) => {
+    const row = document.createElement("tr");
+    row.className = "tape-node";
+    Object.assign(row.dataset, { op: n.op, name: n.name ?? "", value: JSON.stringify(n.value), adjoint: JSON.stringify(n.adjoint ?? null) });
+    for (const text of [`x${i + 1}`, n.op === "input" ? n.kind : n.op, n.name ?? n.span?.text ?? "", fmt(n.value), fmt(n.adjoint ?? "–")]) {
+      const cell = document.createElement("td");
+      cell.textContent = text;
+      row.append(cell);
+    }
+    return row;
+  }));
   $("graph-section").hidden = false;
-}
-
-function escapeHtml(text) {
-  return text.replace(/[&<>"']/g, c => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 }
 
 // ----- Wiring -----
