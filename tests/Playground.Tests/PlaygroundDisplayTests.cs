@@ -4,7 +4,7 @@ using Xunit.Abstractions;
 
 namespace Autograd.Playground.Tests;
 
-/// <summary>What a newcomer sees: losses of any sign, a clean page per run, readable plots.</summary>
+/// <summary>What a newcomer sees: losses of any sign, a clean page per run, replays, readable plots.</summary>
 [Collection(PlaygroundCollection.Name)]
 public sealed class PlaygroundDisplayTests(PlaygroundFactory factory, ITestOutputHelper output)
 {
@@ -97,6 +97,46 @@ public sealed class PlaygroundDisplayTests(PlaygroundFactory factory, ITestOutpu
         Assert.Equal(0, await page.EvaluateAsync<int>("() => document.querySelectorAll('.tape-node').length"));
         foreach (var id in new[] { "latest-iteration", "latest-value", "final-params" })
             Assert.Equal("–", await page.TextContentAsync($"#{id}"));
+        Assert.True(await page.IsDisabledAsync("#replay"));
+    }
+
+    [ChromiumFact]
+    public async Task ReplayRedrawsAFinishedRunsPathAndLossIterationByIteration()
+    {
+        var (page, errors) = await RunAsync("rosenbrock");
+        await PlaygroundFactory.WaitAsync(page, "() => document.getElementById('contour-plot').data?.[1]?.x?.length === 1000");
+        await page.FillAsync("#replay-speed", "120");
+        await page.DispatchEventAsync("#replay-speed", "change");
+        Assert.Contains("replaySpeed=120", page.Url);
+        await page.ClickAsync("#replay");
+
+        // Part way: the loss, the path and the latest values all stop at the same iteration, in a fixed frame.
+        await PlaygroundFactory.WaitAsync(page, "() => { const n = document.getElementById('loss-plot').data?.[0]?.y?.length; return n > 100 && n < 900; }");
+        var snapshot = await page.EvaluateAsync<JsonElement>("""
+            () => ({
+              loss: document.getElementById('loss-plot').data[0].y.length,
+              path: document.getElementById('contour-plot').data[1].x.length,
+              iteration: Number(document.getElementById('latest-iteration').textContent),
+              range: document.getElementById('loss-plot').layout.xaxis.range,
+              status: document.getElementById('replay-status').textContent,
+            })
+            """);
+        await Screenshot(page, "playground-replay.png");
+        var shown = snapshot.GetProperty("loss").GetInt32();
+        Assert.InRange(shown, 101, 899);
+        Assert.Equal(shown, snapshot.GetProperty("path").GetInt32());
+        Assert.Equal(shown, snapshot.GetProperty("iteration").GetInt32());
+        Assert.Equal([1.0, 1000.0], snapshot.GetProperty("range").EnumerateArray().Select(e => e.GetDouble()));
+        Assert.StartsWith("Replaying at 120 iterations per second", snapshot.GetProperty("status").GetString());
+        Assert.Equal("Stop replay", await page.TextContentAsync("#replay"));
+
+        await PlaygroundFactory.WaitAsync(page, "() => document.getElementById('replay-status').textContent.startsWith('Replayed')");
+        Assert.Equal("Replayed 1000 recorded iterations at 120 per second.", await page.TextContentAsync("#replay-status"));
+        Assert.Equal(1000, await page.EvaluateAsync<int>("() => document.getElementById('loss-plot').data[0].y.length"));
+        Assert.Equal(1000, await page.EvaluateAsync<int>("() => document.getElementById('contour-plot').data[1].x.length"));
+        Assert.Equal("1000", await page.TextContentAsync("#latest-iteration"));
+        Assert.Equal("Replay", await page.TextContentAsync("#replay"));
+        Assert.Empty(errors);
     }
 
     [ChromiumFact]

@@ -12,28 +12,28 @@ import { clearTape, drawTape } from "./tape.js";
 
 const defaults = {
   formula: "", parameters: "{}", constants: "{}", data: "", optimizer: "sgd", learningRate: "", momentum: "",
-  maxIterations: "100", tolerance: "", recordEvery: "1", axisX: "", axisY: "",
+  maxIterations: "100", tolerance: "", recordEvery: "1", axisX: "", axisY: "", replaySpeed: "100",
 };
 
 const examples = {
   paraboloid: {
     formula: "0.2*x1^2 + 0.2*x2^2 - 5", parameters: '{"x1": 2, "x2": 2}', constants: "{}",
-    optimizer: "sgd", learningRate: "0.1", maxIterations: "200", recordEvery: "1",
+    optimizer: "sgd", learningRate: "0.1", maxIterations: "200", recordEvery: "1", replaySpeed: "20",
   },
   rosenbrock: {
     formula: "(a - x[1])^2 + b*(x[2] - x[1]^2)^2", parameters: '{"x": [-1, 1]}', constants: '{"a": 1, "b": 5}',
-    optimizer: "sgd", learningRate: "0.01", maxIterations: "1000", recordEvery: "1",
+    optimizer: "sgd", learningRate: "0.01", maxIterations: "1000", recordEvery: "1", replaySpeed: "100",
   },
   lab: {
     formula: "mean((y - (b0 + b1*x))^2)", parameters: '{"b0": 0, "b1": 0}', constants: "{}", data: "lab:1",
-    optimizer: "sgd", learningRate: "0.1", maxIterations: "2000", recordEvery: "10",
+    optimizer: "sgd", learningRate: "0.1", maxIterations: "2000", recordEvery: "10", replaySpeed: "200",
   },
 };
 
 const fields = {
   formula: "formula", parameters: "parameters", constants: "constants", optimizer: "optimizer",
   learningRate: "learning-rate", momentum: "momentum", maxIterations: "max-iterations", tolerance: "tolerance",
-  recordEvery: "record-every", axisX: "axis-x", axisY: "axis-y",
+  recordEvery: "record-every", axisX: "axis-x", axisY: "axis-y", replaySpeed: "replay-speed",
 };
 
 const errorIds = ["formula-error", "parameters-error", "constants-error", "dataset-error", "optimizer-error",
@@ -42,10 +42,12 @@ const errorIds = ["formula-error", "parameters-error", "constants-error", "datas
 let state = { ...defaults, ...examples.rosenbrock };
 // { id, source, labels, iterations, values, path, progress, seen, done, completed, surfaceRequest, surface… }
 let run = null;
+let replay = null;         // { t0, speed, first, shown, frame, lastDraw }
 let uploadedLab = {};      // "lab:seed" -> dataset id
 let drawPending = false;
 let lastDraw = 0;
 const drawInterval = 150;  // ms between redraws while events stream in
+const replayInterval = 40; // ms between frames of a replay
 const resolution = 60;     // grid points per axis of the contour
 
 // ----- State and URL -----
@@ -240,6 +242,7 @@ function follow(id, request) {
     run.path.push(run.labels.map(l => elementValue(progress.parameters, l)));
     run.progress.push(progress);
     $("status").textContent = `Job ${id}: running`;
+    $("replay").disabled = false;
     scheduleDraw();
   });
   source.addEventListener("decimated", event => {
@@ -279,6 +282,7 @@ async function explain() {
 
 /** Forgets the run, its plots, the tape and the errors, so that nothing of the last experiment stays on screen. */
 function clearResults() {
+  stopReplay(false);
   run?.source?.close();
   run = null;
   for (const id of ["contour-plot", "loss-plot"]) Plotly.purge(id);
@@ -287,22 +291,25 @@ function clearResults() {
   for (const id of ["latest-iteration", "latest-value", "latest-gradient-norm", "latest-parameters", "final-params"]) $(id).textContent = "–";
   $("contour-title").textContent = "Path of descent over the loss";
   $("status").textContent = "Choose an example or write a formula, then Start.";
+  $("replay-status").textContent = "";
   $("start").disabled = false;
   $("cancel").disabled = true;
+  $("replay").disabled = true;
 }
 
 // ----- Drawing -----
 
 function scheduleDraw() {
-  if (drawPending) return;
+  if (drawPending || replay) return;
   drawPending = true;
   const wait = Math.max(0, lastDraw + drawInterval - performance.now());
   setTimeout(() => requestAnimationFrame(() => { drawPending = false; lastDraw = performance.now(); drawRun(); }), wait);
 }
 
+/** Draws the run's first recorded iterations: all of them, or as many as the replay has reached. */
 function drawRun() {
   if (!run || run.iterations.length === 0) return;
-  const shown = run.iterations.length;
+  const shown = replay ? replay.shown : run.iterations.length;
   const latest = run.progress[shown - 1];
   $("latest-iteration").textContent = latest.iteration;
   $("latest-value").textContent = fmt(latest.value, 8);
@@ -310,6 +317,63 @@ function drawRun() {
   $("latest-parameters").textContent = formatParameters(latest.parameters, 6);
   drawLoss(run, shown);
   drawContour(run, shown, contourView(), { onProblem: showProblem, redraw: drawRun });
+}
+
+// ----- Replay -----
+
+/** Iterations per second, as the speed box says (100 when it says nothing usable). */
+function replaySpeed() {
+  const speed = Number($("replay-speed").value);
+  return Number.isFinite(speed) && speed > 0 ? speed : 100;
+}
+
+/** Redraws the run from its first recorded iteration, reaching iteration first + t * speed after t seconds. */
+function startReplay() {
+  if (!run || run.iterations.length === 0) return;
+  stopReplay(false);
+  replay = { t0: performance.now(), speed: replaySpeed(), first: run.iterations[0], shown: 1, lastDraw: -Infinity };
+  $("replay").textContent = "Stop replay";
+  replay.frame = requestAnimationFrame(replayFrame);
+}
+
+function replayFrame(now) {
+  if (!replay || !run) return;
+  const reached = replay.first + Math.max(0, now - replay.t0) / 1000 * replay.speed;
+  let shown = replay.shown;
+  while (shown < run.iterations.length && run.iterations[shown] <= reached) shown++;
+  replay.shown = shown;
+  // A running job's replay waits at its last recorded iteration for more.
+  const finished = run.done && shown === run.iterations.length;
+  if (finished || now - replay.lastDraw >= replayInterval) {
+    replay.lastDraw = now;
+    $("replay-status").textContent = `Replaying at ${fmt(replay.speed, 4)} iterations per second: iteration ${run.iterations[shown - 1]} of ${run.iterations[run.iterations.length - 1]}`;
+    drawRun();
+  }
+  if (finished) stopReplay(true);
+  else replay.frame = requestAnimationFrame(replayFrame);
+}
+
+function stopReplay(finished) {
+  if (!replay) return;
+  cancelAnimationFrame(replay.frame);
+  const stopped = replay;
+  replay = null;
+  $("replay").textContent = "Replay";
+  $("replay-status").textContent = finished
+    ? `Replayed ${stopped.shown} recorded iterations at ${fmt(stopped.speed, 4)} per second.`
+    : "";
+  if (!finished) drawRun();
+}
+
+/** A new speed applies from the iteration the replay has reached. */
+function changeReplaySpeed() {
+  readInputs();
+  saveToUrl();
+  if (!replay) return;
+  const now = performance.now();
+  const reached = replay.first + (now - replay.t0) / 1000 * replay.speed;
+  replay.speed = replaySpeed();
+  replay.t0 = now - (reached - replay.first) / replay.speed * 1000;
 }
 
 // ----- Wiring -----
@@ -325,6 +389,8 @@ for (const name of Object.keys(examples)) $(`example-${name}`).addEventListener(
 $("start").addEventListener("click", start);
 $("cancel").addEventListener("click", cancel);
 $("explain").addEventListener("click", explain);
+$("replay").addEventListener("click", () => (replay ? stopReplay(false) : startReplay()));
+$("replay-speed").addEventListener("change", changeReplaySpeed);
 $("share").addEventListener("click", async () => { readInputs(); saveToUrl(); await navigator.clipboard?.writeText(location.href).catch(() => {}); });
 $("parameters").addEventListener("change", () => { readInputs(); updateAxes(); saveToUrl(); });
 // A new plane: the contour asks for one new surface (plots.js), whatever the redraws.
