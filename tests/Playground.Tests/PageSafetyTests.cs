@@ -33,7 +33,7 @@ public sealed class PageSafetyTests(PlaygroundFactory factory, ITestOutputHelper
         var (page, errors) = await factory.OpenAsync(fragment);
 
         // The parameter names become the contour's axis choices: options whose text is the name as written.
-        await page.WaitForSelectorAsync("#axes:not([hidden])");
+        await page.WaitForSelectorAsync("#axis-choice:not([hidden])");
         foreach (var id in new[] { "axis-x", "axis-y" })
             Assert.Equal(labels, await page.EvaluateAsync<string[]>($"() => [...document.getElementById('{id}').options].map(o => o.textContent)"));
         Assert.Equal(Script, await page.InputValueAsync("#axis-x"));

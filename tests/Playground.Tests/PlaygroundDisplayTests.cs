@@ -4,7 +4,7 @@ using Xunit.Abstractions;
 
 namespace Autograd.Playground.Tests;
 
-/// <summary>What a newcomer sees: losses of any sign, a clean page per run, replays, readable plots.</summary>
+/// <summary>What a newcomer sees: losses of any sign, a clean page per run, the contour's resolution, replays, readable plots.</summary>
 [Collection(PlaygroundCollection.Name)]
 public sealed class PlaygroundDisplayTests(PlaygroundFactory factory, ITestOutputHelper output)
 {
@@ -98,6 +98,52 @@ public sealed class PlaygroundDisplayTests(PlaygroundFactory factory, ITestOutpu
         foreach (var id in new[] { "latest-iteration", "latest-value", "final-params" })
             Assert.Equal("–", await page.TextContentAsync($"#{id}"));
         Assert.True(await page.IsDisabledAsync("#replay"));
+    }
+
+    [ChromiumFact]
+    public async Task EachResolutionChangeAsksForOneSurfaceWhateverTheRedraws()
+    {
+        var (page, errors) = await RunAsync("rosenbrock");
+        await PlaygroundFactory.WaitAsync(page, "() => document.getElementById('contour-plot').data?.[0]?.z?.length === 60");
+        await page.WaitForLoadStateAsync(LoadState.NetworkIdle);
+        var surfaces = new List<JsonElement>();
+        page.Request += (_, request) =>
+        {
+            if (request.Method == "POST" && new Uri(request.Url).AbsolutePath == "/surface")
+                lock (surfaces) surfaces.Add(JsonDocument.Parse(request.PostData!).RootElement);
+        };
+
+        await SetResolutionAsync(page, "25");
+        await PlaygroundFactory.WaitAsync(page, "() => document.getElementById('contour-plot').data?.[0]?.z?.length === 25");
+        await page.WaitForLoadStateAsync(LoadState.NetworkIdle);
+        Assert.Single(surfaces);
+        Assert.Equal(25, surfaces[0].GetProperty("resolution").GetInt32());
+        Assert.Contains("resolution=25", page.Url);
+
+        // Refused: the error shows next to the resolution, the path is drawn alone, and a whole replay's
+        // redraws ask for nothing more.
+        await SetResolutionAsync(page, "500");
+        await page.WaitForSelectorAsync("#contour-error:not([hidden])");
+        Assert.Contains("resolution", await page.TextContentAsync("#contour-error"));
+        await page.FillAsync("#replay-speed", "2000");
+        await page.ClickAsync("#replay");
+        await PlaygroundFactory.WaitAsync(page, "() => document.getElementById('replay-status').textContent.startsWith('Replayed')");
+        await page.WaitForLoadStateAsync(LoadState.NetworkIdle);
+        Assert.Equal(2, surfaces.Count);
+        Assert.Equal(1, await page.EvaluateAsync<int>("() => document.getElementById('contour-plot').data.length"));
+
+        await SetResolutionAsync(page, "40");
+        await PlaygroundFactory.WaitAsync(page, "() => document.getElementById('contour-plot').data?.[0]?.z?.length === 40");
+        await page.WaitForLoadStateAsync(LoadState.NetworkIdle);
+        Assert.Equal(3, surfaces.Count);
+        Assert.True(await page.IsHiddenAsync("#contour-error"));
+        Assert.All(errors, e => Assert.Contains("400", e));
+    }
+
+    static async Task SetResolutionAsync(IPage page, string value)
+    {
+        await page.FillAsync("#resolution", value);
+        await page.DispatchEventAsync("#resolution", "change");
     }
 
     [ChromiumFact]

@@ -12,7 +12,7 @@ import { clearTape, drawTape } from "./tape.js";
 
 const defaults = {
   formula: "", parameters: "{}", constants: "{}", data: "", optimizer: "sgd", learningRate: "", momentum: "",
-  maxIterations: "100", tolerance: "", recordEvery: "1", axisX: "", axisY: "", replaySpeed: "100",
+  maxIterations: "100", tolerance: "", recordEvery: "1", axisX: "", axisY: "", resolution: "60", replaySpeed: "100",
 };
 
 const examples = {
@@ -33,11 +33,11 @@ const examples = {
 const fields = {
   formula: "formula", parameters: "parameters", constants: "constants", optimizer: "optimizer",
   learningRate: "learning-rate", momentum: "momentum", maxIterations: "max-iterations", tolerance: "tolerance",
-  recordEvery: "record-every", axisX: "axis-x", axisY: "axis-y", replaySpeed: "replay-speed",
+  recordEvery: "record-every", axisX: "axis-x", axisY: "axis-y", resolution: "resolution", replaySpeed: "replay-speed",
 };
 
 const errorIds = ["formula-error", "parameters-error", "constants-error", "dataset-error", "optimizer-error",
-  "stopping-error", "general-error"];
+  "stopping-error", "contour-error", "general-error"];
 
 let state = { ...defaults, ...examples.rosenbrock };
 // { id, source, labels, iterations, values, path, progress, seen, done, completed, surfaceRequest, surface… }
@@ -48,7 +48,6 @@ let drawPending = false;
 let lastDraw = 0;
 const drawInterval = 150;  // ms between redraws while events stream in
 const replayInterval = 40; // ms between frames of a replay
-const resolution = 60;     // grid points per axis of the contour
 
 // ----- State and URL -----
 
@@ -110,7 +109,7 @@ function updateAxes() {
   let parameters;
   try { parameters = JSON.parse(state.parameters || "{}"); } catch { return; }
   const labels = elementLabels(parameters);
-  $("axes").hidden = labels.length <= 2;
+  $("axis-choice").hidden = labels.length <= 2;
   for (const [key, id, fallback] of [["axisX", "axis-x", 0], ["axisY", "axis-y", 1]]) {
     const select = $(id);
     select.replaceChildren(...labels.map(l => new Option(l, l)));
@@ -121,12 +120,12 @@ function updateAxes() {
 
 /** The plane of the contour: two parameter elements, and the grid's resolution. */
 function contourView() {
-  if (!run || run.labels.length < 2) return { x: "", y: "", resolution };
+  if (!run || run.labels.length < 2) return { x: "", y: "", resolution: state.resolution };
   const labels = run.labels;
   let x = labels.length === 2 ? labels[0] : state.axisX, y = labels.length === 2 ? labels[1] : state.axisY;
   if (!labels.includes(x)) x = labels[0];
   if (!labels.includes(y) || y === x) y = labels.find(l => l !== x);
-  return { x, y, resolution };
+  return { x, y, resolution: state.resolution };
 }
 
 // ----- Errors -----
@@ -148,6 +147,7 @@ function showProblem(problem) {
   else if (field.startsWith("data") || field === "dataset") showError("dataset-error", message);
   else if (field.startsWith("optimizer")) showError("optimizer-error", message);
   else if (["maxIterations", "gradientNormTolerance", "recordEvery"].includes(field)) showError("stopping-error", message);
+  else if (field === "resolution" || field.startsWith("x.") || field.startsWith("y.")) showError("contour-error", message);
   else showError("general-error", message);
 }
 
@@ -393,8 +393,13 @@ $("replay").addEventListener("click", () => (replay ? stopReplay(false) : startR
 $("replay-speed").addEventListener("change", changeReplaySpeed);
 $("share").addEventListener("click", async () => { readInputs(); saveToUrl(); await navigator.clipboard?.writeText(location.href).catch(() => {}); });
 $("parameters").addEventListener("change", () => { readInputs(); updateAxes(); saveToUrl(); });
-// A new plane: the contour asks for one new surface (plots.js), whatever the redraws.
-for (const id of ["axis-x", "axis-y"]) $(id).addEventListener("change", () => { readInputs(); saveToUrl(); drawRun(); });
+// A new plane or resolution: the contour asks for one new surface (plots.js), whatever the redraws.
+for (const id of ["axis-x", "axis-y", "resolution"]) $(id).addEventListener("change", () => {
+  readInputs();
+  saveToUrl();
+  clearError("contour-error");
+  drawRun();
+});
 
 if (!loadFromUrl()) state = { ...defaults, ...examples.rosenbrock };
 writeInputs();
