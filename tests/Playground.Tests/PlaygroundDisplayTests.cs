@@ -186,6 +186,27 @@ public sealed class PlaygroundDisplayTests(PlaygroundFactory factory, ITestOutpu
     }
 
     [ChromiumFact]
+    public async Task AnotherExampleStopsAReplayAndClearsIt()
+    {
+        var (page, errors) = await RunAsync("rosenbrock");
+        await PlaygroundFactory.WaitAsync(page, "() => document.getElementById('contour-plot').data?.[1]?.x?.length === 1000");
+        await page.FillAsync("#replay-speed", "50");
+        await page.ClickAsync("#replay");
+        await PlaygroundFactory.WaitAsync(page, "() => { const n = document.getElementById('loss-plot').data?.[0]?.y?.length; return n > 10 && n < 900; }");
+        var surfaces = 0;
+        page.Request += (_, request) => { if (new Uri(request.Url).AbsolutePath == "/surface") Interlocked.Increment(ref surfaces); };
+
+        await page.ClickAsync("#example-paraboloid");
+        // Past several of the replay's frames: none draws the old run again.
+        await page.EvaluateAsync("() => new Promise(done => { let frames = 0; const next = () => ++frames === 30 ? done() : requestAnimationFrame(next); requestAnimationFrame(next); })");
+        await AssertCleanAsync(page);
+        Assert.Equal("Replay", await page.TextContentAsync("#replay"));
+        Assert.Equal("", await page.TextContentAsync("#replay-status"));
+        Assert.Equal(0, surfaces);
+        Assert.Empty(errors);
+    }
+
+    [ChromiumFact]
     public async Task PlotTitlesStayClearOfTheModeBar()
     {
         var (page, errors) = await RunAsync("rosenbrock");

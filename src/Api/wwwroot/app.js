@@ -282,9 +282,9 @@ async function explain() {
 
 /** Forgets the run, its plots, the tape and the errors, so that nothing of the last experiment stays on screen. */
 function clearResults() {
-  stopReplay(false);
   run?.source?.close();
-  run = null;
+  run = null; // first, so that stopping a replay draws nothing and asks for no surface
+  stopReplay(false);
   for (const id of ["contour-plot", "loss-plot"]) Plotly.purge(id);
   clearTape();
   clearErrors();
