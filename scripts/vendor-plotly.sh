@@ -13,3 +13,5 @@ mkdir -p "$target"
 cp "$work/package/plotly-cartesian.min.js" "$work/package/LICENSE" "$target/"
 echo "plotly.js-cartesian-dist-min ${PLOTLY_VERSION}" > "$target/VERSION"
 echo "vendored plotly.js-cartesian-dist-min ${PLOTLY_VERSION} into $target"
+echo "now run tests/Playground.Tests: if plotly's own CSS rules changed, it writes them to TestResults/plotly.css" \
+  "to copy over $target/plotly.css (the page links them there instead of letting plotly inject a <style>)"

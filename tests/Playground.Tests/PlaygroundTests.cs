@@ -6,20 +6,14 @@ using Xunit.Abstractions;
 namespace Autograd.Playground.Tests;
 
 /// <summary>The playground in a real browser: the tutorial's run drawn live, and its computational graph.</summary>
-public sealed class PlaygroundTests(PlaygroundFactory factory, ITestOutputHelper output) : IClassFixture<PlaygroundFactory>
+[Collection(PlaygroundCollection.Name)]
+public sealed class PlaygroundTests(PlaygroundFactory factory, ITestOutputHelper output)
 {
-    // Generous: in CI the browser shares two cores with the service and the other test assemblies.
-    static readonly TimeSpan Patience = TimeSpan.FromSeconds(180);
+    static readonly TimeSpan Patience = PlaygroundFactory.Patience;
 
-    async Task<(IPage Page, List<string> Errors)> OpenAsync()
-    {
-        var page = await factory.Browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1400, Height = 1000 } });
-        var errors = new List<string>();
-        page.Console += (_, message) => { if (message.Type == "error") errors.Add(message.Text); };
-        page.PageError += (_, error) => errors.Add(error);
-        await page.GotoAsync(factory.BaseAddress + "/");
-        return (page, errors);
-    }
+    Task<(IPage Page, List<string> Errors)> OpenAsync(string fragment = "") => factory.OpenAsync(fragment);
+
+    Task SaveScreenshot(IPage page, string name) => PlaygroundFactory.SaveScreenshotAsync(page, name, output);
 
     [ChromiumFact]
     public async Task RosenbrockRunDrawsThePathAndEndsAtTheTutorialsPoint()
@@ -87,20 +81,4 @@ public sealed class PlaygroundTests(PlaygroundFactory factory, ITestOutputHelper
 
     static async Task<double> Number(IElementHandle element, string attribute) =>
         JsonSerializer.Deserialize<double>((await element.GetAttributeAsync(attribute))!, JsonSerializerOptions.Default);
-
-    async Task SaveScreenshot(IPage page, string name)
-    {
-        var directory = Path.Combine(RepositoryRoot(), "TestResults");
-        Directory.CreateDirectory(directory);
-        var path = Path.Combine(directory, name);
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = path, FullPage = true });
-        output.WriteLine($"screenshot: {path}");
-    }
-
-    static string RepositoryRoot()
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Autograd.Service.sln"))) directory = directory.Parent;
-        return directory?.FullName ?? AppContext.BaseDirectory;
-    }
 }

@@ -1,38 +1,53 @@
 // The playground: builds requests from the inputs, follows a job's event stream with EventSource,
-// and draws the loss, the path over a contour of the loss, and the recorded tape. All state lives in
-// the URL's fragment so that an experiment can be shared as a link.
-"use strict";
+// and draws the loss, the path over a contour of the loss (plots.js), and the recorded tape (tape.js).
+// All state lives in the URL's fragment so that an experiment can be shared as a link.
+//
+// Nothing that comes from the URL or from a response is ever parsed as HTML: text goes in with
+// textContent and elements are built with the DOM (plotly's text goes through plotlyText). The page
+// runs under a strict Content-Security-Policy: no inline script, style or handler, and no eval.
 
-const $ = id => document.getElementById(id);
+import { $, fmt, formatParameters } from "./text.js";
+import { drawContour, drawLoss } from "./plots.js";
+import { clearTape, drawTape } from "./tape.js";
+
+const defaults = {
+  formula: "", parameters: "{}", constants: "{}", data: "", optimizer: "sgd", learningRate: "", momentum: "",
+  maxIterations: "100", tolerance: "", recordEvery: "1", axisX: "", axisY: "", resolution: "60", replaySpeed: "100",
+};
 
 const examples = {
   paraboloid: {
-    formula: "0.2*x1^2 + 0.2*x2^2 - 5", parameters: '{"x1": 2, "x2": 2}', constants: "{}", data: "",
-    optimizer: "sgd", learningRate: "0.1", momentum: "", maxIterations: "200", tolerance: "", recordEvery: "1",
+    formula: "0.2*x1^2 + 0.2*x2^2 - 5", parameters: '{"x1": 2, "x2": 2}', constants: "{}",
+    optimizer: "sgd", learningRate: "0.1", maxIterations: "200", recordEvery: "1", replaySpeed: "20",
   },
   rosenbrock: {
-    formula: "(a - x[1])^2 + b*(x[2] - x[1]^2)^2", parameters: '{"x": [-1, 1]}', constants: '{"a": 1, "b": 5}', data: "",
-    optimizer: "sgd", learningRate: "0.01", momentum: "", maxIterations: "1000", tolerance: "", recordEvery: "1",
+    formula: "(a - x[1])^2 + b*(x[2] - x[1]^2)^2", parameters: '{"x": [-1, 1]}', constants: '{"a": 1, "b": 5}',
+    optimizer: "sgd", learningRate: "0.01", maxIterations: "1000", recordEvery: "1", replaySpeed: "100",
   },
   lab: {
     formula: "mean((y - (b0 + b1*x))^2)", parameters: '{"b0": 0, "b1": 0}', constants: "{}", data: "lab:1",
-    optimizer: "sgd", learningRate: "0.1", momentum: "", maxIterations: "2000", tolerance: "", recordEvery: "10",
+    optimizer: "sgd", learningRate: "0.1", maxIterations: "2000", recordEvery: "10", replaySpeed: "200",
   },
 };
 
 const fields = {
   formula: "formula", parameters: "parameters", constants: "constants", optimizer: "optimizer",
   learningRate: "learning-rate", momentum: "momentum", maxIterations: "max-iterations", tolerance: "tolerance",
-  recordEvery: "record-every", axisX: "axis-x", axisY: "axis-y",
+  recordEvery: "record-every", axisX: "axis-x", axisY: "axis-y", resolution: "resolution", replaySpeed: "replay-speed",
 };
 
-let state = { ...examples.rosenbrock, axisX: "", axisY: "" };
-let run = null;          // { id, source, points: [], values: [], iterations: [], seen: Set }
-let uploadedLab = {};    // "lab:seed" -> dataset id
-let surfaceBox = null;
+const errorIds = ["formula-error", "parameters-error", "constants-error", "dataset-error", "optimizer-error",
+  "stopping-error", "contour-error", "general-error"];
+
+let state = { ...defaults, ...examples.rosenbrock };
+// { id, source, labels, iterations, values, path, progress, seen, done, completed, surfaceRequest, surface… }
+let run = null;
+let replay = null;         // { t0, speed, first, shown, frame, lastDraw }
+let uploadedLab = {};      // "lab:seed" -> dataset id
 let drawPending = false;
 let lastDraw = 0;
-const drawInterval = 150; // ms between redraws while events stream in
+const drawInterval = 150;  // ms between redraws while events stream in
+const replayInterval = 40; // ms between frames of a replay
 
 // ----- State and URL -----
 
@@ -55,10 +70,9 @@ function saveToUrl() {
 
 function loadFromUrl() {
   if (location.hash.length < 2) return false;
-  const params = new URLSearchParams(location.hash.slice(1));
-  state = { formula: "", parameters: "{}", constants: "{}", data: "", optimizer: "sgd", learningRate: "", momentum: "",
-    maxIterations: "100", tolerance: "", recordEvery: "1", axisX: "", axisY: "" };
-  for (const [key, value] of params) state[key] = value;
+  state = { ...defaults };
+  // Only the known keys: a link cannot add properties of its own to the state.
+  for (const [key, value] of new URLSearchParams(location.hash.slice(1))) if (Object.hasOwn(defaults, key)) state[key] = value;
   return true;
 }
 
@@ -95,44 +109,53 @@ function updateAxes() {
   let parameters;
   try { parameters = JSON.parse(state.parameters || "{}"); } catch { return; }
   const labels = elementLabels(parameters);
-  $("axes").hidden = labels.length <= 2;
+  $("axis-choice").hidden = labels.length <= 2;
   for (const [key, id, fallback] of [["axisX", "axis-x", 0], ["axisY", "axis-y", 1]]) {
     const select = $(id);
-    select.innerHTML = labels.map(l => `<option>${l}</option>`).join("");
+    select.replaceChildren(...labels.map(l => new Option(l, l)));
     if (!labels.includes(state[key])) state[key] = labels[fallback] ?? "";
     select.value = state[key];
   }
+}
+
+/** The plane of the contour: two parameter elements, and the grid's resolution. */
+function contourView() {
+  if (!run || run.labels.length < 2) return { x: "", y: "", resolution: state.resolution };
+  const labels = run.labels;
+  let x = labels.length === 2 ? labels[0] : state.axisX, y = labels.length === 2 ? labels[1] : state.axisY;
+  if (!labels.includes(x)) x = labels[0];
+  if (!labels.includes(y) || y === x) y = labels.find(l => l !== x);
+  return { x, y, resolution: state.resolution };
 }
 
 // ----- Errors -----
 
 function showError(id, message) { const el = $(id); el.textContent = message; el.hidden = false; }
 function clearError(id) { const el = $(id); el.textContent = ""; el.hidden = true; }
-function clearErrors() {
-  for (const id of ["formula-error", "parameters-error", "constants-error", "dataset-error", "optimizer-error", "stopping-error", "general-error"]) clearError(id);
-}
+function clearErrors() { for (const id of errorIds) clearError(id); }
 
 /** Shows a problem (RFC 9457) next to the input it concerns; a formula error points at its column. */
 function showProblem(problem) {
   const field = problem.field ?? "";
-  let message = problem.detail ?? problem.title ?? "The request failed.";
+  const message = problem.detail ?? problem.title ?? "The request failed.";
   if (field === "expression" && problem.column) {
     const column = problem.column;
-    const lines = state.formula.split("\n");
     const caret = " ".repeat(Math.max(0, column - 1)) + "^".repeat(Math.max(1, Math.min(problem.length ?? 1, 40)));
-    showError("formula-error", `${lines.join(" ")}\n${caret}\ncolumn ${column}: ${message}`);
+    showError("formula-error", `${state.formula.split("\n").join(" ")}\n${caret}\ncolumn ${column}: ${message}`);
   } else if (field.startsWith("parameters")) showError("parameters-error", message);
   else if (field.startsWith("constants")) showError("constants-error", message);
   else if (field.startsWith("data") || field === "dataset") showError("dataset-error", message);
   else if (field.startsWith("optimizer")) showError("optimizer-error", message);
   else if (["maxIterations", "gradientNormTolerance", "recordEvery"].includes(field)) showError("stopping-error", message);
+  else if (field === "resolution" || field.startsWith("x.") || field.startsWith("y.")) showError("contour-error", message);
   else showError("general-error", message);
 }
 
 async function post(url, body) {
   const response = await fetch(url, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
   const text = await response.text();
-  const json = text ? JSON.parse(text) : null;
+  let json = null;
+  try { json = text ? JSON.parse(text) : null; } catch { /* not JSON: reported by status below */ }
   if (!response.ok) { showProblem(json ?? { detail: `${response.status} ${response.statusText}` }); return null; }
   return json;
 }
@@ -183,6 +206,7 @@ async function baseRequest() {
 }
 
 async function start() {
+  clearResults();
   const request = await baseRequest();
   if (!request) return;
   request.optimizer = { type: state.optimizer };
@@ -191,38 +215,42 @@ async function start() {
   request.maxIterations = Number(state.maxIterations);
   request.recordEvery = Number(state.recordEvery || 1);
   if (state.tolerance !== "") request.gradientNormTolerance = Number(state.tolerance);
-  stopFollowing();
+  $("start").disabled = true;
   const job = await post("minimize", request);
+  $("start").disabled = false;
   if (!job) return;
-  follow(job.id, request.parameters);
+  follow(job.id, request);
 }
 
-function follow(id, startParameters) {
-  run = { id, start: startParameters, labels: elementLabels(startParameters), iterations: [], values: [], path: [], seen: new Set(), done: false };
-  surfaceBox = null;
+function follow(id, request) {
+  run = {
+    id, labels: elementLabels(request.parameters), iterations: [], values: [], path: [], progress: [], seen: new Set(), done: false,
+    surfaceRequest: { expression: request.expression, constants: request.constants, dataset: request.dataset },
+  };
+  const current = run;
   $("status").textContent = `Job ${id}: queued`;
-  $("final-params").textContent = "–";
   $("start").disabled = true;
   $("cancel").disabled = false;
   const source = new EventSource(`minimize/${id}/events`);
   run.source = source;
   source.addEventListener("iteration", event => {
     const progress = JSON.parse(event.data);
-    if (run?.id !== id || run.seen.has(progress.iteration)) return;
+    if (run !== current || run.seen.has(progress.iteration)) return;
     run.seen.add(progress.iteration);
     run.iterations.push(progress.iteration);
     run.values.push(progress.value);
     run.path.push(run.labels.map(l => elementValue(progress.parameters, l)));
-    run.latest = progress;
+    run.progress.push(progress);
     $("status").textContent = `Job ${id}: running`;
+    $("replay").disabled = false;
     scheduleDraw();
   });
   source.addEventListener("decimated", event => {
-    $("status").textContent = `Job ${id}: ${JSON.parse(event.data).message}`;
+    if (run === current) $("status").textContent = `Job ${id}: ${JSON.parse(event.data).message}`;
   });
   source.addEventListener("completed", event => {
     source.close();
-    if (run?.id !== id) return;
+    if (run !== current) return;
     const completed = JSON.parse(event.data);
     run.done = true;
     run.completed = completed;
@@ -230,16 +258,11 @@ function follow(id, startParameters) {
     $("final-params").textContent = formatParameters(completed.parameters, 4);
     $("start").disabled = false;
     $("cancel").disabled = true;
-    scheduleDraw(true);
+    drawRun();
   });
   // EventSource reconnects by itself after a dropped connection and sends Last-Event-ID, so the
   // service resumes after the last iteration seen: no gap and no duplicate.
-  source.onerror = () => { if (run?.id === id && !run.done) $("status").textContent = `Job ${id}: reconnecting…`; };
-}
-
-function stopFollowing() {
-  run?.source?.close();
-  run = null;
+  source.onerror = () => { if (run === current && !run.done) $("status").textContent = `Job ${id}: reconnecting…`; };
 }
 
 async function cancel() {
@@ -248,6 +271,7 @@ async function cancel() {
 }
 
 async function explain() {
+  clearTape();
   const request = await baseRequest();
   if (!request) return;
   request.explain = true;
@@ -256,179 +280,126 @@ async function explain() {
   drawTape(response.tape);
 }
 
+/** Forgets the run, its plots, the tape and the errors, so that nothing of the last experiment stays on screen. */
+function clearResults() {
+  run?.source?.close();
+  run = null; // first, so that stopping a replay draws nothing and asks for no surface
+  stopReplay(false);
+  for (const id of ["contour-plot", "loss-plot"]) Plotly.purge(id);
+  clearTape();
+  clearErrors();
+  for (const id of ["latest-iteration", "latest-value", "latest-gradient-norm", "latest-parameters", "final-params"]) $(id).textContent = "–";
+  $("contour-title").textContent = "Path of descent over the loss";
+  $("status").textContent = "Choose an example or write a formula, then Start.";
+  $("replay-status").textContent = "";
+  $("start").disabled = false;
+  $("cancel").disabled = true;
+  $("replay").disabled = true;
+}
+
 // ----- Drawing -----
 
-function fmt(v, digits = 6) {
-  if (Array.isArray(v)) return "[" + v.slice(0, 4).map(x => fmt(x, digits)).join(", ") + (v.length > 4 ? ", …" : "") + "]";
-  return typeof v === "number" ? String(Number(v.toPrecision(digits))) : String(v);
-}
-
-function formatParameters(parameters, decimals) {
-  return Object.entries(parameters ?? {}).map(([name, value]) =>
-    `${name}: ${Array.isArray(value) ? "[" + value.map(v => v.toFixed(decimals)).join(", ") + "]" : value.toFixed(decimals)}`).join("; ");
-}
-
-function scheduleDraw(final = false) {
-  if (final) { drawRun(true); return; }
-  if (drawPending) return;
+function scheduleDraw() {
+  if (drawPending || replay) return;
   drawPending = true;
   const wait = Math.max(0, lastDraw + drawInterval - performance.now());
-  setTimeout(() => requestAnimationFrame(() => { drawPending = false; lastDraw = performance.now(); drawRun(false); }), wait);
+  setTimeout(() => requestAnimationFrame(() => { drawPending = false; lastDraw = performance.now(); drawRun(); }), wait);
 }
 
-function drawRun(final) {
-  if (!run) return;
-  if (run.latest) {
-    $("latest-iteration").textContent = run.latest.iteration;
-    $("latest-value").textContent = fmt(run.latest.value, 8);
-    $("latest-gradient-norm").textContent = fmt(run.latest.gradientNorm, 8);
-    $("latest-parameters").textContent = formatParameters(run.latest.parameters, 6);
+/** Draws the run's first recorded iterations: all of them, or as many as the replay has reached. */
+function drawRun() {
+  if (!run || run.iterations.length === 0) return;
+  const shown = replay ? replay.shown : run.iterations.length;
+  const latest = run.progress[shown - 1];
+  $("latest-iteration").textContent = latest.iteration;
+  $("latest-value").textContent = fmt(latest.value, 8);
+  $("latest-gradient-norm").textContent = fmt(latest.gradientNorm, 8);
+  $("latest-parameters").textContent = formatParameters(latest.parameters, 6);
+  drawLoss(run, shown);
+  drawContour(run, shown, contourView(), { onProblem: showProblem, redraw: drawRun });
+}
+
+// ----- Replay -----
+
+/** Iterations per second, as the speed box says (100 when it says nothing usable). */
+function replaySpeed() {
+  const speed = Number($("replay-speed").value);
+  return Number.isFinite(speed) && speed > 0 ? speed : 100;
+}
+
+/** Redraws the run from its first recorded iteration, reaching iteration first + t * speed after t seconds. */
+function startReplay() {
+  if (!run || run.iterations.length === 0) return;
+  stopReplay(false);
+  replay = { t0: performance.now(), speed: replaySpeed(), first: run.iterations[0], shown: 1, lastDraw: -Infinity };
+  $("replay").textContent = "Stop replay";
+  replay.frame = requestAnimationFrame(replayFrame);
+}
+
+function replayFrame(now) {
+  if (!replay || !run) return;
+  const reached = replay.first + Math.max(0, now - replay.t0) / 1000 * replay.speed;
+  let shown = replay.shown;
+  while (shown < run.iterations.length && run.iterations[shown] <= reached) shown++;
+  replay.shown = shown;
+  // A running job's replay waits at its last recorded iteration for more.
+  const finished = run.done && shown === run.iterations.length;
+  if (finished || now - replay.lastDraw >= replayInterval) {
+    replay.lastDraw = now;
+    $("replay-status").textContent = `Replaying at ${fmt(replay.speed, 4)} iterations per second: iteration ${run.iterations[shown - 1]} of ${run.iterations[run.iterations.length - 1]}`;
+    drawRun();
   }
-  Plotly.react("loss-plot", [{ x: run.iterations, y: run.values.map(v => Math.max(v, 1e-300)), mode: "lines", name: "loss" }], {
-    title: { text: "Loss by iteration" }, margin: { t: 40, r: 10 },
-    xaxis: { title: { text: "iteration" } }, yaxis: { title: { text: "loss (log scale)" }, type: "log" },
-  }, { responsive: true });
-  drawContour(final);
+  if (finished) stopReplay(true);
+  else replay.frame = requestAnimationFrame(replayFrame);
 }
 
-function axisIndices() {
-  if (!run || run.labels.length < 2) return null;
-  const labels = run.labels;
-  const x = labels.length === 2 ? 0 : Math.max(0, labels.indexOf(state.axisX));
-  let y = labels.length === 2 ? 1 : labels.indexOf(state.axisY);
-  if (y < 0 || y === x) y = x === 0 ? 1 : 0;
-  return [x, y];
+function stopReplay(finished) {
+  if (!replay) return;
+  cancelAnimationFrame(replay.frame);
+  const stopped = replay;
+  replay = null;
+  $("replay").textContent = "Replay";
+  $("replay-status").textContent = finished
+    ? `Replayed ${stopped.shown} recorded iterations at ${fmt(stopped.speed, 4)} per second.`
+    : "";
+  if (!finished) drawRun();
 }
 
-function boxAround(points, minimumWidth) {
-  const xs = points.map(p => p[0]), ys = points.map(p => p[1]);
-  const span = (lo, hi) => { const w = Math.max(hi - lo, minimumWidth); const c = (lo + hi) / 2; return [c - 0.7 * w, c + 0.7 * w]; };
-  return [span(Math.min(...xs), Math.max(...xs)), span(Math.min(...ys), Math.max(...ys))];
-}
-
-function inside(box, point) {
-  return point[0] >= box[0][0] && point[0] <= box[0][1] && point[1] >= box[1][0] && point[1] <= box[1][1];
-}
-
-async function drawContour(final) {
-  const axes = axisIndices();
-  if (!axes) { Plotly.purge("contour-plot"); return; }
-  const [ix, iy] = axes;
-  const path = run.path.map(p => [p[ix], p[iy]]).filter(p => Number.isFinite(p[0]) && Number.isFinite(p[1]));
-  if (path.length === 0) return;
-  const needsSurface = !surfaceBox || (final && !surfaceBox.final) || !inside(surfaceBox.box, path[path.length - 1]);
-  if (needsSurface && !run.fetchingSurface) {
-    run.fetchingSurface = true;
-    const box = boxAround(path, final ? 0.5 : 2);
-    const current = final && run.completed ? run.completed.parameters : run.latest.parameters;
-    const response = await fetch("surface", { method: "POST", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ expression: state.formula, parameters: current, constants: JSON.parse(state.constants || "{}"),
-        dataset: uploadedLab[state.data], resolution: 60,
-        x: { parameter: run.labels[ix], min: box[0][0], max: box[0][1] }, y: { parameter: run.labels[iy], min: box[1][0], max: box[1][1] } }) });
-    if (run) run.fetchingSurface = false;
-    if (!response.ok) { showProblem(await response.json()); return; }
-    const surface = await response.json();
-    surfaceBox = { box, final, surface };
-  }
-  if (!surfaceBox) return;
-  const plot = $("contour-plot");
-  if (surfaceBox.drawn && plot.data?.length === 2 && (!needsSurface || run.fetchingSurface)) {
-    Plotly.restyle(plot, { x: [path.map(p => p[0])], y: [path.map(p => p[1])] }, [1]);
-    return;
-  }
-  surfaceBox.drawn = true;
-  const { surface } = surfaceBox;
-  const z = surface.z.map(row => row.map(v => (v == null ? null : Math.log10(Math.max(v - minimum(surface.z) + 1e-12, 1e-12)))));
-  Plotly.react("contour-plot", [
-    { type: "contour", x: surface.x, y: surface.y, z, colorscale: "Viridis", showscale: false, ncontours: 25,
-      contours: { coloring: "heatmap" }, name: "log10(loss - min)", hoverinfo: "skip" },
-    { x: path.map(p => p[0]), y: path.map(p => p[1]), mode: "lines+markers", marker: { size: 3, color: "#ff4136" },
-      line: { color: "#ff4136" }, name: "path" },
-  ], {
-    title: { text: `Path of descent over the loss (${run.labels[ix]}, ${run.labels[iy]})` }, margin: { t: 40, r: 10 },
-    xaxis: { title: { text: run.labels[ix] } }, yaxis: { title: { text: run.labels[iy] } }, showlegend: false,
-  }, { responsive: true });
-}
-
-function minimum(rows) {
-  let m = Infinity;
-  for (const row of rows) for (const v of row) if (v != null && v < m) m = v;
-  return m;
-}
-
-/**
- * Draws the tape as a graph, inputs at the left and the loss at the right. Literal numbers are hidden
- * (they show in the text of the node that uses them), and a "+ literal" or "- literal" that follows a sum
- * is folded into it, so that 0.2*x1^2 + 0.2*x2^2 - 5 draws as the tutorial's seven nodes x1..x7.
- */
-function drawTape(tape) {
-  const byId = new Map(tape.map(n => [n.id, { ...n, shown: n.kind !== "literal", inputs: [...n.inputs] }]));
-  const uses = new Map();
-  for (const n of tape) for (const i of n.inputs) uses.set(i, (uses.get(i) ?? 0) + 1);
-  for (const n of byId.values()) {
-    if (!["add", "sub"].includes(n.op) || n.inputs.length !== 2) continue;
-    const [a, b] = n.inputs.map(i => byId.get(i));
-    const [literal, other] = b.kind === "literal" ? [b, a] : a.kind === "literal" && n.op === "add" ? [a, b] : [null, null];
-    if (!literal || !["add", "sub"].includes(other.op) || uses.get(other.id) !== 1) continue;
-    other.shown = false;
-    n.inputs = [...other.inputs, literal.id];
-    n.op = `${other.op}, ${n.op}`;
-  }
-  const nodes = [...byId.values()].filter(n => n.shown);
-  const depth = new Map();
-  for (const n of nodes) depth.set(n.id, Math.max(0, ...n.inputs.filter(i => depth.has(i)).map(i => depth.get(i) + 1)));
-  const columns = new Map();
-  for (const n of nodes) { const d = depth.get(n.id); columns.set(d, [...(columns.get(d) ?? []), n]); }
-  const position = new Map();
-  for (const [d, column] of columns) column.forEach((n, i) => position.set(n.id, [d, (column.length - 1) / 2 - i]));
-
-  const edgeX = [], edgeY = [];
-  for (const n of nodes) for (const i of n.inputs) {
-    if (!position.has(i)) continue;
-    const [x0, y0] = position.get(i), [x1, y1] = position.get(n.id);
-    edgeX.push(x0, x1, null); edgeY.push(y0, y1, null);
-  }
-  const label = n => n.op === "input" ? `${n.name}<br>${fmt(n.value, 4)}<br>adj ${fmt(n.adjoint ?? "–", 4)}`
-    : `${n.op}${n.argument != null ? " " + n.argument : ""}<br>${fmt(n.value, 4)}<br>adj ${fmt(n.adjoint ?? "–", 4)}`;
-  Plotly.react("graph-plot", [
-    { x: edgeX, y: edgeY, mode: "lines", line: { color: "#9aa4b5" }, hoverinfo: "skip" },
-    { x: nodes.map(n => position.get(n.id)[0]), y: nodes.map(n => position.get(n.id)[1]), mode: "markers+text",
-      marker: { size: 34, color: nodes.map(n => n.op === "input" ? (n.kind === "parameter" ? "#2e86de" : "#95a5a6") : "#f39c12") },
-      text: nodes.map(label), textposition: "bottom center", hovertext: nodes.map(n => n.span?.text ?? n.name ?? ""), hoverinfo: "text" },
-  ], {
-    title: { text: "Computational graph: value and adjoint d(loss)/d(node)" }, showlegend: false, margin: { t: 40, b: 60 },
-    xaxis: { visible: false, range: [-0.5, Math.max(...depth.values()) + 0.5] },
-    yaxis: { visible: false, range: [Math.min(...[...position.values()].map(p => p[1])) - 0.8, Math.max(...[...position.values()].map(p => p[1])) + 0.4] },
-  }, { responsive: true });
-
-  $("tape-table").querySelector("tbody").innerHTML = nodes.map((n, i) =>
-    `<tr class="tape-node" data-op="${n.op}" data-name="${n.name ?? ""}" data-value='${JSON.stringify(n.value)}' data-adjoint='${JSON.stringify(n.adjoint ?? null)}'>` +
-    `<td>x${i + 1}</td><td>${n.op === "input" ? n.kind : n.op}</td><td>${escapeHtml(n.name ?? n.span?.text ?? "")}</td>` +
-    `<td>${fmt(n.value)}</td><td>${fmt(n.adjoint ?? "–")}</td></tr>`).join("");
-  $("graph-section").hidden = false;
-}
-
-function escapeHtml(text) {
-  return text.replace(/[&<>"']/g, c => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+/** A new speed applies from the iteration the replay has reached. */
+function changeReplaySpeed() {
+  readInputs();
+  saveToUrl();
+  if (!replay) return;
+  const now = performance.now();
+  const reached = replay.first + (now - replay.t0) / 1000 * replay.speed;
+  replay.speed = replaySpeed();
+  replay.t0 = now - (reached - replay.first) / replay.speed * 1000;
 }
 
 // ----- Wiring -----
 
 function choose(name) {
-  stopFollowing();
-  state = { ...examples[name], axisX: "", axisY: "" };
+  clearResults();
+  state = { ...defaults, ...examples[name] };
   writeInputs();
   saveToUrl();
-  clearErrors();
 }
 
 for (const name of Object.keys(examples)) $(`example-${name}`).addEventListener("click", () => choose(name));
 $("start").addEventListener("click", start);
 $("cancel").addEventListener("click", cancel);
 $("explain").addEventListener("click", explain);
+$("replay").addEventListener("click", () => (replay ? stopReplay(false) : startReplay()));
+$("replay-speed").addEventListener("change", changeReplaySpeed);
 $("share").addEventListener("click", async () => { readInputs(); saveToUrl(); await navigator.clipboard?.writeText(location.href).catch(() => {}); });
 $("parameters").addEventListener("change", () => { readInputs(); updateAxes(); saveToUrl(); });
-for (const id of ["axis-x", "axis-y"]) $(id).addEventListener("change", () => { readInputs(); saveToUrl(); surfaceBox = null; if (run) drawContour(run.done); });
+// A new plane or resolution: the contour asks for one new surface (plots.js), whatever the redraws.
+for (const id of ["axis-x", "axis-y", "resolution"]) $(id).addEventListener("change", () => {
+  readInputs();
+  saveToUrl();
+  clearError("contour-error");
+  drawRun();
+});
 
-if (!loadFromUrl()) state = { ...examples.rosenbrock, axisX: "", axisY: "" };
+if (!loadFromUrl()) state = { ...defaults, ...examples.rosenbrock };
 writeInputs();

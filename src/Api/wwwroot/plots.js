@@ -1,0 +1,153 @@
+// The loss by iteration and the path of descent over a contour of the loss, for the first `shown`
+// recorded iterations of a run (all of them, or as far as a replay has got).
+
+import { $, fmt, plotlyText } from "./text.js";
+
+/**
+ * How to plot a loss of any sign. Positive and falling by a decade or more: the loss on a log axis. Of
+ * magnitudes a decade or more apart but not positive throughout: the loss minus its lowest value on a log
+ * axis (that lowest point itself drops out, as log 0). Otherwise the loss on a linear axis, which shows the
+ * paraboloid's -3.4 to -5 as it is. The axis title says which. The range covers every recorded value, so
+ * that a replay draws into a fixed frame.
+ */
+export function lossView(values) {
+  let min = Infinity, max = -Infinity, smallest = Infinity, largest = 0;
+  for (const v of values) {
+    if (!Number.isFinite(v)) continue;
+    min = Math.min(min, v);
+    max = Math.max(max, v);
+    const a = Math.abs(v);
+    if (a > 0) { smallest = Math.min(smallest, a); largest = Math.max(largest, a); }
+  }
+  if (min > max) return { type: "linear", title: "loss", y: values, range: undefined };
+  const decades = largest > 0 ? Math.log10(largest / smallest) : 0;
+  if (decades >= 1 && min > 0)
+    return { type: "log", title: "loss (log scale)", y: values.map(finiteOrNull), range: padded(Math.log10(min), Math.log10(max)) };
+  if (decades >= 1) {
+    const y = values.map(v => (Number.isFinite(v) && v > min ? v - min : null));
+    let low = Infinity;
+    for (const v of y) if (v != null) low = Math.min(low, v);
+    if (Number.isFinite(low))
+      return { type: "log", title: `loss − min (log scale), min = ${fmt(min, 6)}`, y, range: padded(Math.log10(low), Math.log10(max - min)) };
+  }
+  return { type: "linear", title: "loss", y: values.map(finiteOrNull), range: padded(min, max) };
+}
+
+function finiteOrNull(v) { return Number.isFinite(v) ? v : null; }
+
+function padded(lo, hi) {
+  const pad = hi > lo ? 0.05 * (hi - lo) : Math.max(Math.abs(lo) * 0.1, 1e-3);
+  return [lo - pad, hi + pad];
+}
+
+export function drawLoss(run, shown) {
+  const view = lossView(run.values);
+  const first = run.iterations[0], last = run.iterations[run.iterations.length - 1];
+  Plotly.react("loss-plot", [{
+    x: run.iterations.slice(0, shown), y: view.y.slice(0, shown), customdata: run.values.slice(0, shown),
+    mode: "lines", name: "loss", hovertemplate: "iteration %{x}<br>loss %{customdata:.8g}<extra></extra>",
+  }], {
+    margin: { t: 30, r: 10 },
+    xaxis: { title: { text: "iteration" }, range: last > first ? [first, last] : undefined },
+    yaxis: { title: { text: plotlyText(view.title) }, type: view.type, range: view.range },
+  }, { responsive: true });
+}
+
+// ----- Contour -----
+
+/**
+ * Draws the path over the surface of the loss in the plane of two parameter elements (view.x, view.y).
+ * A surface is requested once per change: a new run, resolution or pair of axes, the path leaving the
+ * surface's box, or the run's end (a tighter box). A request that fails is not repeated for the same view;
+ * the path is drawn alone. Redraws (as events stream in, or a replay advances) only move the path.
+ */
+export function drawContour(run, shown, view, { onProblem, redraw }) {
+  const ix = run.labels.indexOf(view.x), iy = run.labels.indexOf(view.y);
+  if (ix < 0 || iy < 0 || ix === iy) {
+    $("contour-title").textContent = "Path of descent: drawn for two or more parameter elements";
+    Plotly.purge("contour-plot");
+    return;
+  }
+  const key = JSON.stringify([view.x, view.y, view.resolution]);
+  const full = pathOf(run.path, ix, iy);
+  if (full.length === 0) return;
+  const current = run.surface?.key === key ? run.surface : null;
+  const wanted = run.surfaceFailure !== key &&
+    (!current || (run.done && !current.final) || !inside(current.box, full[full.length - 1]));
+  if (wanted && !run.fetchingSurface) fetchSurface(run, key, full, view, onProblem).finally(redraw);
+
+  $("contour-title").textContent = `Path of descent over the loss (${view.x}, ${view.y})`;
+  const path = pathOf(run.path.slice(0, shown), ix, iy);
+  const surface = run.surfaceFailure === key ? null : run.surface;
+  const plot = $("contour-plot");
+  const pathTrace = { x: path.map(p => p[0]), y: path.map(p => p[1]), mode: "lines+markers", name: "path",
+    marker: { size: 3, color: "#ff4136" }, line: { color: "#ff4136" }, hovertemplate: "(%{x:.6g}, %{y:.6g})<extra></extra>" };
+  if (surface && run.drawnSurface === surface && plot.data?.length === 2) {
+    Plotly.restyle(plot, { x: [pathTrace.x], y: [pathTrace.y] }, [1]);
+    return;
+  }
+  run.drawnSurface = surface;
+  const layout = { margin: { t: 30, r: 10 }, showlegend: false,
+    xaxis: { title: { text: plotlyText(view.x) } }, yaxis: { title: { text: plotlyText(view.y) } } };
+  if (!surface) {
+    const box = boxAround(full, 0.5);
+    Object.assign(layout.xaxis, { range: box[0] });
+    Object.assign(layout.yaxis, { range: box[1] });
+    Plotly.react(plot, [pathTrace], layout, { responsive: true });
+    return;
+  }
+  const low = minimum(surface.data.z);
+  const z = surface.data.z.map(row => row.map(v => (v == null ? null : Math.log10(Math.max(v - low + 1e-12, 1e-12)))));
+  Plotly.react(plot, [
+    { type: "contour", x: surface.data.x, y: surface.data.y, z, colorscale: "Viridis", showscale: false, ncontours: 25,
+      contours: { coloring: "heatmap" }, name: "log10(loss - min)", hoverinfo: "skip" },
+    pathTrace,
+  ], layout, { responsive: true });
+}
+
+async function fetchSurface(run, key, full, view, onProblem) {
+  run.fetchingSurface = true;
+  const final = run.done;
+  const box = boxAround(full, final ? 0.5 : 2);
+  const parameters = final && run.completed?.parameters ? run.completed.parameters : run.progress[run.progress.length - 1].parameters;
+  try {
+    const response = await fetch("surface", {
+      method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ ...run.surfaceRequest, parameters, resolution: Number(view.resolution),
+        x: { parameter: view.x, min: box[0][0], max: box[0][1] }, y: { parameter: view.y, min: box[1][0], max: box[1][1] } }),
+    });
+    const body = await response.json().catch(() => null);
+    if (!response.ok) {
+      run.surfaceFailure = key;
+      onProblem(body ?? { detail: `The contour could not be computed: ${response.status} ${response.statusText}`, field: "resolution" });
+      return;
+    }
+    run.surface = { key, box, final, data: body };
+  } catch (e) {
+    run.surfaceFailure = key;
+    onProblem({ detail: `The contour could not be computed: ${e.message}`, field: "resolution" });
+  } finally {
+    run.fetchingSurface = false;
+  }
+}
+
+function pathOf(points, ix, iy) {
+  return points.map(p => [p[ix], p[iy]]).filter(p => Number.isFinite(p[0]) && Number.isFinite(p[1]));
+}
+
+function boxAround(points, minimumWidth) {
+  let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
+  for (const [x, y] of points) { x0 = Math.min(x0, x); x1 = Math.max(x1, x); y0 = Math.min(y0, y); y1 = Math.max(y1, y); }
+  const span = (lo, hi) => { const w = Math.max(hi - lo, minimumWidth); const c = (lo + hi) / 2; return [c - 0.7 * w, c + 0.7 * w]; };
+  return [span(x0, x1), span(y0, y1)];
+}
+
+function inside(box, point) {
+  return point[0] >= box[0][0] && point[0] <= box[0][1] && point[1] >= box[1][0] && point[1] <= box[1][1];
+}
+
+function minimum(rows) {
+  let m = Infinity;
+  for (const row of rows) for (const v of row) if (v != null && v < m) m = v;
+  return m;
+}
