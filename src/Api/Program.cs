@@ -16,6 +16,7 @@ app.UseRequestLogging();
 app.UseSecurityHeaders();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
+app.UseCharsetCheck();
 app.UseDefaultFiles();
 app.UseStaticFiles();
 app.UseSwagger();

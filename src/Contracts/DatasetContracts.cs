@@ -46,8 +46,8 @@ public sealed record ColumnSummary
     public required double Max { get; init; }
     /// <summary>Arithmetic mean.</summary>
     public required double Mean { get; init; }
-    /// <summary>Sample standard deviation (n - 1 in the denominator); 0 for a single row.</summary>
-    public required double StandardDeviation { get; init; }
+    /// <summary>Sample standard deviation (n - 1 in the denominator); 0 for a single row; null where it exceeds the range of a double.</summary>
+    public required double? StandardDeviation { get; init; }
 }
 
 /// <summary>The loss functions of the model shorthand.</summary>

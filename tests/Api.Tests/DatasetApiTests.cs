@@ -164,7 +164,7 @@ public sealed class DatasetApiTests(AutogradApiFactory factory) : IClassFixture<
         Assert.Equal(4, created.Rows);
         var info = await Datasets.Get(_client, created.Id, timeout.Token);
         Assert.Equal(new ColumnSummary { Name = "v", Count = 4, Min = 1, Max = 4, Mean = 2.5, StandardDeviation = info.Columns[0].StandardDeviation }, info.Columns[0]);
-        Jobs.Relative(Math.Sqrt(5.0 / 3), info.Columns[0].StandardDeviation, 1e-15, "sd of 1..4");
+        Jobs.Relative(Math.Sqrt(5.0 / 3), info.Columns[0].StandardDeviation!.Value, 1e-15, "sd of 1..4");
         Assert.Equal(new ColumnSummary { Name = "w", Count = 4, Min = -2.5, Max = -2.5, Mean = -2.5, StandardDeviation = 0 }, info.Columns[1]);
 
         // A single row has standard deviation 0 (not NaN from n - 1 = 0).
@@ -789,7 +789,7 @@ public sealed class DatasetApiTests(AutogradApiFactory factory) : IClassFixture<
         var mean = values.Sum() / n;
         Jobs.Relative(mean, summary.Mean, 1e-12, $"mean of {summary.Name}");
         var sd = Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / (n - 1));
-        Jobs.Relative(sd, summary.StandardDeviation, 1e-12, $"standard deviation of {summary.Name}");
+        Jobs.Relative(sd, summary.StandardDeviation!.Value, 1e-12, $"standard deviation of {summary.Name}");
     }
 }
 

@@ -31,25 +31,33 @@ public sealed class Dataset(string id, string[] names, double[][] columns, DateT
 
     static ColumnSummary Summarize(string name, double[] values)
     {
-        // Welford's update: one pass, no cancellation on large means.
-        double mean = 0, m2 = 0, min = double.PositiveInfinity, max = double.NegativeInfinity;
-        for (var i = 0; i < values.Length; i++)
+        double min = double.PositiveInfinity, max = double.NegativeInfinity;
+        foreach (var v in values)
         {
-            var v = values[i];
-            var delta = v - mean;
-            mean += delta / (i + 1);
-            m2 += delta * (v - mean);
             min = Math.Min(min, v);
             max = Math.Max(max, v);
         }
+        // Welford's update on values scaled into [-1, 1]: one pass, no cancellation on large means, and no
+        // overflow for values near the double range (1e308 and -1e308 are finite; their difference is not).
+        var scale = Math.Max(Math.Abs(min), Math.Abs(max));
+        if (scale == 0 || !double.IsFinite(scale)) scale = 1;
+        double mean = 0, m2 = 0;
+        for (var i = 0; i < values.Length; i++)
+        {
+            var v = values[i] / scale;
+            var delta = v - mean;
+            mean += delta / (i + 1);
+            m2 += delta * (v - mean);
+        }
+        var deviation = values.Length > 1 ? Math.Sqrt(m2 / (values.Length - 1)) * scale : 0;
         return new ColumnSummary
         {
             Name = name,
             Count = values.Length,
             Min = min,
             Max = max,
-            Mean = mean,
-            StandardDeviation = values.Length > 1 ? Math.Sqrt(m2 / (values.Length - 1)) : 0,
+            Mean = Math.Clamp(mean * scale, min, max),
+            StandardDeviation = double.IsFinite(deviation) ? deviation : null,
         };
     }
 }

@@ -18,6 +18,7 @@ public static class ServiceCollectionExtensions
 
         services.ConfigureHttpJsonOptions(options => JsonProblems.MakeStrict(options.SerializerOptions));
         services.AddProblemDetails(options => options.CustomizeProblemDetails = Problems.AddStableType);
+        services.AddSingleton<IProblemDetailsWriter, ProblemJsonWriter>();
         services.AddExceptionHandler<ProblemExceptionHandler>();
         services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
         services.AddHealthChecks();
