@@ -128,6 +128,49 @@ public sealed partial class ObservabilityTests(AutogradApiFactory factory) : ICl
         Assert.Equal("maxIterations", job.GetTagItem("autograd.stop_reason"));
     }
 
+    [Fact]
+    public async Task DashboardQueriesOnlyMetricsTheServiceExports()
+    {
+        using var cancellation = Jobs.Timeout();
+        var token = cancellation.Token;
+        using var host = factory.WithSettings(("Memory:BudgetBytes", Budget.ToString(CultureInfo.InvariantCulture)));
+        using var client = host.CreateClient();
+        await Api.PostOk(client, Api.ParaboloidRequest());
+        var job = await Jobs.Start(client, Jobs.Tutorial(("maxIterations", 10)), token);
+        await Jobs.WaitFor(client, job.Id, j => j.FinishedAt is not null, token);
+        var exported = Parse(await Scrape(client, token));
+
+        var path = Path.Combine(RepositoryRoot(), "deploy", "grafana", "dashboards", "autograd.json");
+        using var dashboard = JsonDocument.Parse(File.ReadAllText(path));
+        var queries = dashboard.RootElement.GetProperty("panels").EnumerateArray()
+            .SelectMany(panel => panel.GetProperty("targets").EnumerateArray())
+            .Select(target => target.GetProperty("expr").GetString()!).ToList();
+        var queried = queries.SelectMany(MetricNames).ToHashSet();
+
+        Assert.NotEmpty(queries);
+        foreach (var name in queried) Assert.True(exported.ContainsKey(name), $"The dashboard queries {name}, which /metrics does not export");
+        foreach (var needed in new[] { "autograd_jobs_queued", "autograd_iterations_total", "http_server_request_duration_seconds_bucket",
+                     "autograd_stream_subscribers", "autograd_memory_budget_used_bytes" })
+            Assert.Contains(needed, queried);
+    }
+
+    /// <summary>The metric names in a PromQL query: identifiers that are not functions, keywords, labels, strings or ranges.</summary>
+    static IEnumerable<string> MetricNames(string query)
+    {
+        var bare = Regex.Replace(query, @"\{[^}]*\}|\[[^\]]*\]|""[^""]*""|\b(by|without)\s*\([^)]*\)", " ");
+        return Regex.Matches(bare, @"\b[a-zA-Z_:][a-zA-Z0-9_:]*\b(?!\s*\()").Select(m => m.Value)
+            .Where(name => !PromQlWords.Contains(name) && !double.TryParse(name, CultureInfo.InvariantCulture, out _));
+    }
+
+    static readonly HashSet<string> PromQlWords = ["sum", "rate", "irate", "increase", "histogram_quantile", "avg", "max", "min", "count", "by", "without", "on", "ignoring", "and", "or", "unless"];
+
+    static string RepositoryRoot()
+    {
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Autograd.Service.sln"))) directory = directory.Parent;
+        return directory?.FullName ?? throw new InvalidOperationException($"No Autograd.Service.sln above {AppContext.BaseDirectory}.");
+    }
+
     /// <summary>One sample line: its labels and value.</summary>
     public sealed record Sample(Dictionary<string, string> Labels, double Value);
 
