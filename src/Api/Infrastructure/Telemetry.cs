@@ -36,8 +36,9 @@ public static class Telemetry
         // only then, so that without a collector a request pays for no activity nobody reads.
         if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
         {
+            var metricsPath = MetricsPathOf(builder.Configuration);
             otel.WithTracing(tracing => tracing.AddSource(Name).AddAspNetCoreInstrumentation(options =>
-                    options.Filter = context => !IsQuiet(context.Request.Path, MetricsPathOf(builder.Configuration))))
+                    options.Filter = context => !IsQuiet(context.Request.Path, metricsPath)))
                 .UseOtlpExporter();
         }
         return builder;
