@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceLogging();
+builder.AddServiceTelemetry();
 builder.AddAutogradServices();
 builder.AddApiKeys();
 builder.AddCrossOrigin();
@@ -28,6 +29,7 @@ app.UseRateLimiter();
 
 app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false }).AllowAnonymous().DisableRateLimiting();
 app.MapHealthChecks("/health/ready").AllowAnonymous().DisableRateLimiting();
+app.MapServiceMetrics();
 app.MapGradientApi();
 app.MapMinimizeApi();
 app.MapDatasetApi();

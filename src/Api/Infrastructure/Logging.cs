@@ -25,9 +25,13 @@ public static class Logging
         return builder;
     }
 
-    /// <summary>One line per request. A client that hangs up (an SSE reader leaving) is not an error.</summary>
+    /// <summary>
+    /// One line per request. A client that hangs up (an SSE reader leaving) is not an error. Health probes and
+    /// metric scrapes come every few seconds and would drown the rest: they log at Debug unless they fail.
+    /// </summary>
     public static WebApplication UseRequestLogging(this WebApplication app)
     {
+        var metricsPath = Telemetry.MetricsPathOf(app.Configuration);
         app.UseSerilogRequestLogging(options =>
         {
             options.MessageTemplate = "HTTP {RequestMethod} {RequestPath} {StatusCode} in {Elapsed:0.0} ms{Job}";
@@ -39,6 +43,7 @@ public static class Logging
             options.GetLevel = (context, _, exception) =>
                 context.RequestAborted.IsCancellationRequested ? LogEventLevel.Information
                 : exception is not null || context.Response.StatusCode >= 500 ? LogEventLevel.Error
+                : Telemetry.IsQuiet(context.Request.Path, metricsPath) ? LogEventLevel.Debug
                 : LogEventLevel.Information;
         });
         return app;

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Numerics;
 using System.Threading.Channels;
 using Autograd.Api.Datasets;
@@ -16,7 +17,8 @@ namespace Autograd.Api.Minimize;
 /// <summary>Accepts minimisation jobs into a bounded queue, cancels them, and runs them for the workers.</summary>
 public sealed class MinimizeJobs
 {
-    sealed class QueuedJob(string id, IMinimizeWork work, CancellationTokenSource cancellation, int recordEvery, MemoryBudget budget)
+    sealed class QueuedJob(string id, IMinimizeWork work, CancellationTokenSource cancellation, int recordEvery, MemoryBudget budget,
+        string optimizer, ActivityContext parent)
     {
         int _claimed;
         int _forgotten;
@@ -25,6 +27,9 @@ public sealed class MinimizeJobs
         public IMinimizeWork Work { get; private set; } = work;
         public CancellationTokenSource Cancellation { get; } = cancellation;
         public int RecordEvery { get; } = recordEvery;
+        public string Optimizer { get; } = optimizer;
+        /// <summary>The submitting request's trace context: the job's activity is its child though a worker thread runs it.</summary>
+        public ActivityContext Parent { get; } = parent;
 
         /// <summary>Lets go of the work and its memory; once, whoever ends the job.</summary>
         public void Forget()
@@ -48,14 +53,19 @@ public sealed class MinimizeJobs
     readonly MemoryBudget _budget;
     readonly JsonSerializerOptions _json;
     readonly ILogger<MinimizeJobs> _log;
+    readonly ServiceMetrics _metrics;
     readonly Channel<QueuedJob> _queue;
     readonly ConcurrentDictionary<string, QueuedJob> _active = new();
     int _waiting;
+    int _running;
     readonly CancellationToken _stopping;
 
     public MinimizeJobs(IJobStore store, IDatasetStore datasets, FormulaCache cache, IOptions<ServiceLimits> limits, IOptions<MinimizeOptions> options,
-        TimeProvider clock, MemoryBudget budget, IOptions<JsonOptions> json, ILogger<MinimizeJobs> log, IHostApplicationLifetime lifetime)
+        TimeProvider clock, MemoryBudget budget, IOptions<JsonOptions> json, ILogger<MinimizeJobs> log, IHostApplicationLifetime lifetime,
+        ServiceMetrics metrics)
     {
+        _metrics = metrics;
+        metrics.ObserveJobs(() => Volatile.Read(ref _waiting), () => Volatile.Read(ref _running));
         (_store, _datasets, _cache, _limits, _options, _clock, _budget, _log) = (store, datasets, cache, limits.Value, options.Value, clock, budget, log);
         _json = json.Value.SerializerOptions;
         _queue = Channel.CreateUnbounded<QueuedJob>();
@@ -119,7 +129,8 @@ public sealed class MinimizeJobs
             work.Release();
             throw _budget.Exhausted("The job's data and tape", work.RetainedBytes);
         }
-        var queued = new QueuedJob(job.Id, work, CancellationTokenSource.CreateLinkedTokenSource(_stopping), request.RecordEvery, _budget);
+        var queued = new QueuedJob(job.Id, work, CancellationTokenSource.CreateLinkedTokenSource(_stopping), request.RecordEvery, _budget,
+            job.Optimizer, Activity.Current?.Context ?? default);
         _store.Add(job, owner);
         _active[job.Id] = queued;
         _queue.Writer.TryWrite(queued);
@@ -141,7 +152,7 @@ public sealed class MinimizeJobs
             _active.TryRemove(id, out _);
             job.Work.Release();
             job.Forget();
-            Finish(id, new MinimizeCompleted
+            Finish(job, new MinimizeCompleted
             {
                 Status = JobStatus.Cancelled, StopReason = StopReasonCode.Cancelled, Converged = false, Iterations = 0,
                 Message = "Cancelled before it started.",
@@ -213,7 +224,7 @@ public sealed class MinimizeJobs
             job.Work.Release();
             job.Forget();
             _active.TryRemove(job.Id, out _);
-            Finish(job.Id, new MinimizeCompleted
+            Finish(job, new MinimizeCompleted
             {
                 Status = JobStatus.Cancelled, StopReason = StopReasonCode.Cancelled, Converged = false, Iterations = 0,
                 Message = "Cancelled before it started: the service is shutting down.",
@@ -228,10 +239,14 @@ public sealed class MinimizeJobs
         {
             job.Work.Release();
             _active.TryRemove(job.Id, out _);
-            Finish(job.Id, Cancelled(0, job.Cancellation.Token));
+            Finish(job, Cancelled(0, job.Cancellation.Token));
             return;
         }
         var started = _clock.GetUtcNow();
+        Interlocked.Increment(ref _running);
+        var activity = Telemetry.Source.StartActivity("autograd.job", ActivityKind.Internal, job.Parent);
+        activity?.SetTag("autograd.job.id", job.Id);
+        activity?.SetTag("autograd.optimizer", job.Optimizer);
         _store.Update(job.Id, j => j with { Status = JobStatus.Running, StartedAt = started });
         // The cap on recorded iterations also bounds the numbers they hold, so that a job over many parameters
         // cannot fill memory with its trace.
@@ -258,8 +273,17 @@ public sealed class MinimizeJobs
             progress.Flush();
             _active.TryRemove(job.Id, out _);
             job.Forget();
+            Interlocked.Decrement(ref _running);
         }
-        Finish(job.Id, completed);
+        if (activity is not null)
+        {
+            activity.SetTag("autograd.iterations", completed.Iterations);
+            activity.SetTag("autograd.stop_reason", ServiceMetrics.StopReasonName(completed.StopReason));
+            if (completed.Status == JobStatus.Failed) activity.SetStatus(ActivityStatusCode.Error, completed.Message);
+            // Ended before the completed event is written, so whoever sees the job finished also finds its activity ended.
+            activity.Dispose();
+        }
+        Finish(job, completed);
         _log.LogInformation("Job {JobId} {Status} after {Iterations} iterations in {Seconds:0.000} s: {StopReason}",
             job.Id, completed.Status, completed.Iterations, (_clock.GetUtcNow() - started).TotalSeconds, completed.StopReason);
     }
@@ -270,9 +294,11 @@ public sealed class MinimizeJobs
         Message = _stopping.IsCancellationRequested ? "Cancelled: the service is shutting down." : "Cancelled before it started.",
     };
 
-    void Finish(string id, MinimizeCompleted completed)
+    void Finish(QueuedJob queued, MinimizeCompleted completed)
     {
+        var id = queued.Id;
         var now = _clock.GetUtcNow();
+        double? seconds = null;
         _store.Update(id, job => job with
         {
             Status = completed.Status,
@@ -285,8 +311,9 @@ public sealed class MinimizeJobs
             Parameters = completed.Parameters ?? job.Parameters,
             Fit = completed.Fit,
             FinishedAt = now,
-            ElapsedSeconds = job.StartedAt is { } started ? (now - started).TotalSeconds : 0,
+            ElapsedSeconds = (seconds = job.StartedAt is { } started ? (now - started).TotalSeconds : null) ?? 0,
         });
+        _metrics.Finished(queued.Optimizer, completed.StopReason, completed.Iterations, seconds);
         if (_store.Events(id) is { } log) JobProgress.AppendJson(log, EventKind.Completed, EventStreamResult.CompletedId, completed, _json);
         _store.Prune();
     }
