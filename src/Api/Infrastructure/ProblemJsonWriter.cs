@@ -20,6 +20,7 @@ public sealed class ProblemJsonWriter(IOptions<JsonOptions> json) : IProblemDeta
         Problems.AddStableType(context);
         var problem = context.ProblemDetails;
         problem.Status ??= context.HttpContext.Response.StatusCode;
+        problem.Title ??= Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(problem.Status.Value);
         problem.Extensions.TryAdd("traceId", Activity.Current?.Id ?? context.HttpContext.TraceIdentifier);
         return new ValueTask(context.HttpContext.Response.WriteAsJsonAsync(problem, json.Value.SerializerOptions, "application/problem+json"));
     }
@@ -53,7 +54,7 @@ public static class CharsetCheck
             var encoding = Encoding.GetEncoding(charset.Trim('"'));
             return encoding.CodePage != 65000;
         }
-        catch (ArgumentException)
+        catch (Exception e) when (e is ArgumentException or NotSupportedException)
         {
             return false;
         }
