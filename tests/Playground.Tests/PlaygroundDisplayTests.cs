@@ -41,6 +41,36 @@ public sealed class PlaygroundDisplayTests(PlaygroundFactory factory, ITestOutpu
     }
 
     [ChromiumFact]
+    public async Task TheLabFitsTheReadmesDataFromItsFirstIteration()
+    {
+        var (page, errors) = await RunAsync("lab");
+        // The README's 200 rows, stored as a dataset; the fit starts at (0, 0) whatever recordEvery says.
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        while (!File.Exists(Path.Combine(directory.FullName, "src/Api/wwwroot/lab.csv"))) directory = directory.Parent!;
+        var rows = File.ReadAllLines(Path.Combine(directory.FullName, "src/Api/wwwroot/lab.csv")).Skip(1)
+            .Select(line => line.Split(',').Select(c => double.Parse(c, System.Globalization.CultureInfo.InvariantCulture)).ToArray()).ToArray();
+        Assert.Equal(200, rows.Length);
+        var (mx, my) = (rows.Average(r => r[0]), rows.Average(r => r[1]));
+        var b1 = rows.Sum(r => (r[0] - mx) * (r[1] - my)) / rows.Sum(r => (r[0] - mx) * (r[0] - mx));
+        var b0 = my - b1 * mx;
+        // The README prints them as 0.96915... and 1.01935...
+        Assert.InRange(b0, 0.96915, 0.96916);
+        Assert.InRange(b1, 1.01935, 1.01936);
+
+        await PlaygroundFactory.WaitAsync(page, "() => (document.getElementById('loss-plot').data?.[0]?.x?.length ?? 0) > 1");
+        var x = await page.EvaluateAsync<double[]>("() => document.getElementById('loss-plot').data[0].x");
+        var loss = await page.EvaluateAsync<double[]>("() => document.getElementById('loss-plot').data[0].customdata ?? document.getElementById('loss-plot').data[0].y");
+        Assert.Equal(1, x[0]);
+        Assert.Equal(rows.Average(r => r[1] * r[1]), loss[0], 10);
+        var final = await page.TextContentAsync("#final-params") ?? "";
+        Assert.Contains(b0.ToString("0.000", System.Globalization.CultureInfo.InvariantCulture), final);
+        Assert.Contains(b1.ToString("0.000", System.Globalization.CultureInfo.InvariantCulture), final);
+        Assert.Contains("the README's lab data", await page.TextContentAsync("#dataset-info"));
+        await Screenshot(page, "playground-lab.png");
+        Assert.Empty(errors);
+    }
+
+    [ChromiumFact]
     public async Task ALossThatCrossesZeroOverDecadesIsPlottedAsItsDistanceToTheMinimumOnALogAxis()
     {
         var state = "#formula=" + Uri.EscapeDataString("x^2 - 5") + "&parameters=" + Uri.EscapeDataString("""{"x": 100}""") +

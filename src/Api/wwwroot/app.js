@@ -160,32 +160,19 @@ async function post(url, body) {
   return json;
 }
 
-// ----- The lab's data, generated here from a seed -----
+// ----- The lab's data: the README's 200 rows (lab.csv), stored once as a dataset -----
 
-function mulberry32(seed) {
-  return () => {
-    seed |= 0; seed = (seed + 0x6D2B79F5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const labData = "lab:1";
 
 async function datasetId() {
-  if (!state.data) return null;
+  if (state.data !== labData) return null;
   if (uploadedLab[state.data]) return uploadedLab[state.data];
-  const seed = Number(state.data.split(":")[1] ?? 1);
-  const random = mulberry32(seed);
-  const x = [], y = [];
-  for (let i = 0; i < 200; i++) {
-    const xi = 2 * random();
-    const noise = Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
-    x.push(xi); y.push(1 + xi + 0.25 * noise);
-  }
-  const created = await post("datasets", { columns: { x, y } });
-  if (!created) return undefined;
+  const csv = await (await fetch("lab.csv")).text();
+  const response = await fetch("datasets", { method: "POST", headers: { "Content-Type": "text/csv" }, body: csv });
+  const created = await response.json().catch(() => null);
+  if (!response.ok || !created) { showProblem(created ?? { detail: `${response.status} ${response.statusText}` }); return undefined; }
   uploadedLab[state.data] = created.id;
-  $("dataset-info").textContent = `stored as ${created.id}`;
+  $("dataset-info").textContent = `the README's lab data, stored as ${created.id}`;
   return created.id;
 }
 
