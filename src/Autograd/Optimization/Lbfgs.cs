@@ -21,7 +21,7 @@ public sealed class Lbfgs<T>(int dimension, double learningRate = 1, int history
     readonly StrongWolfeLineSearch<T> _search = new(dimension);
     bool _started;
 
-    public override void Step(Span<T> x, T value, ReadOnlySpan<T> gradient, IObjective<T> objective)
+    public override StepResult Step(Span<T> x, T value, ReadOnlySpan<T> gradient, IObjective<T> objective)
     {
         if (_started) Remember(x, gradient);
         ComputeDirection(gradient);
@@ -32,7 +32,7 @@ public sealed class Lbfgs<T>(int dimension, double learningRate = 1, int history
             gradient.CopyTo(_previousGradient);
             for (var i = 0; i < x.Length; i++) x[i] += initialStep * _direction[i];
             _started = true;
-            return;
+            return StepResult.Moved;
         }
         if (!_search.Search(objective, x, value, gradient, _direction, initialStep))
         {
@@ -40,12 +40,13 @@ public sealed class Lbfgs<T>(int dimension, double learningRate = 1, int history
             _history.Clear();
             for (var i = 0; i < x.Length; i++) _direction[i] = -gradient[i];
             initialStep = T.Min(T.One, T.One / OneNorm(gradient)) * _lr;
-            if (!_search.Search(objective, x, value, gradient, _direction, initialStep)) return;
+            if (!_search.Search(objective, x, value, gradient, _direction, initialStep)) return StepResult.Stuck;
         }
         x.CopyTo(_previousX);
         gradient.CopyTo(_previousGradient);
         _search.Point.CopyTo(x);
         _started = true;
+        return StepResult.Moved;
     }
 
     void Remember(ReadOnlySpan<T> x, ReadOnlySpan<T> gradient)
