@@ -23,9 +23,10 @@ public sealed class Newton<T>(int dimension, double learningRate = 1) : Optimize
         var n = x.Length;
         objective.Hessian(x, _hessian);
         var damping = T.Zero;
+        // Damping starts in proportion to the Hessian's own size, so that scaling the loss scales it too.
         var scale = T.Zero;
         for (var i = 0; i < n; i++) scale = T.Max(scale, T.Abs(_hessian[i * n + i]));
-        scale = T.Max(scale, T.One);
+        if (!(scale > T.Zero) || !T.IsFinite(scale)) scale = T.One;
         for (var attempt = 0; !Cholesky(_hessian, damping, _factor, n); attempt++)
         {
             if (attempt == 60) return StepResult.Stuck;

@@ -32,6 +32,7 @@ public class HonestEndingTests
     [Theory]
     [InlineData("rosenbrock", "lbfgs")]
     [InlineData("rosenbrock", "newton")]
+    [InlineData("lab line", "lbfgs")]
     [InlineData("lab line", "newton")]
     [InlineData("lab line", "sgd")]
     public void ARunThatReachesTheBottomStopsAsNoProgressWithinAFewIterationsOfStalling(string name, string method)
