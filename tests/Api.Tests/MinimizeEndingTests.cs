@@ -137,6 +137,27 @@ public sealed class MinimizeEndingTests(AutogradApiFactory factory) : IClassFixt
     }
 
     [Fact]
+    public async Task A_job_whose_last_update_overflows_ends_diverged_at_the_point_before_it()
+    {
+        // One sgd step with a huge learning rate sends b to about -1e201, where the loss overflows.
+        using var timeout = Jobs.Timeout();
+        const string body = """
+            {"model": "b*x", "target": "y", "data": {"x": [1, 2, 3], "y": [2, 4, 6]}, "parameters": {"b": 0},
+             "optimizer": {"type": "sgd", "learningRate": 1e200}, "maxIterations": 1}
+            """;
+        var (completed, iterations, job) = await Run(body, timeout.Token);
+        Assert.Equal(JobStatus.Failed, completed.Status);
+        Assert.Equal(StopReasonCode.Diverged, completed.StopReason);
+        Assert.Equal(1, completed.Iterations);
+        Assert.Single(iterations);
+        Assert.Equal(0, completed.Parameters!.Scalar("b"));
+        // At b = 0 the loss is (4 + 16 + 36) / 3, and so is the fit's over every row.
+        Assert.Equal(56.0 / 3, completed.Value!.Value, 1e-12);
+        Assert.Equal(56.0 / 3, completed.Fit!.Loss, 1e-12);
+        Assert.Equal(completed.Value, job.Value);
+    }
+
+    [Fact]
     public async Task A_diverged_job_reports_its_last_finite_point_with_that_points_loss()
     {
         using var timeout = Jobs.Timeout();
