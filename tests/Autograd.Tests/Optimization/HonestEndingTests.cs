@@ -112,6 +112,21 @@ public class HonestEndingTests
     }
 
     [Fact]
+    public void AResultWhoseGradientMeetsTheToleranceIsConvergedEvenAtMaxIterations()
+    {
+        // f = x²/2 with learning rate 1/2 halves x at every update: gradient norms 1, 0.5, 0.25 at iterations 1 to 3,
+        // then 0.125 at the result after the third update.
+        var objective = new FormulaObjective<double>(TestProblem.Compile<double>("c*x[1]^2/2", 1, [1], []));
+        var outcome = Minimizer.Run(objective, [1.0], new Sgd<double>(1, 0.5), new StoppingRules(3) { GradientNormTolerance = 0.2 });
+        Assert.Equal(StopReason.GradientNormTolerance, outcome.Reason);
+        Assert.True(outcome.Converged);
+        Assert.Equal(3, outcome.Iterations);
+        Assert.Equal([0.125], outcome.Parameters);
+        Assert.Equal(0.125, outcome.GradientNorm);
+        Assert.Equal(0.125 * 0.125 / 2, outcome.Value);
+    }
+
+    [Fact]
     public void ADivergedRunReportsItsLastFinitePointWithThatPointsLossAndGradientNorm()
     {
         var (values, norms, points) = (new List<double>(), new List<double>(), new List<double[]>());
