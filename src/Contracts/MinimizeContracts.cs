@@ -115,7 +115,7 @@ public enum JobStatus
     [JsonStringEnumMemberName("queued")] Queued,
     /// <summary>Iterating.</summary>
     [JsonStringEnumMemberName("running")] Running,
-    /// <summary>Stopped by a stopping rule: converged, iteration limit or time limit.</summary>
+    /// <summary>Stopped by a stopping rule (converged, iteration limit or time limit) or because it could make no further progress.</summary>
     [JsonStringEnumMemberName("succeeded")] Succeeded,
     /// <summary>Diverged, or failed with an error.</summary>
     [JsonStringEnumMemberName("failed")] Failed,
@@ -127,15 +127,21 @@ public enum JobStatus
 [JsonConverter(typeof(NamedEnumConverter<StopReasonCode>))]
 public enum StopReasonCode
 {
-    /// <summary>Converged: the gradient norm fell to gradientNormTolerance.</summary>
+    /// <summary>Converged: the gradient norm fell to gradientNormTolerance (at an iteration, or at the result after the last update).</summary>
     [JsonStringEnumMemberName("gradientNormTolerance")] GradientNormTolerance,
     /// <summary>Converged: the loss changed by at most valueChangeTolerance.</summary>
     [JsonStringEnumMemberName("valueChangeTolerance")] ValueChangeTolerance,
     /// <summary>Converged: an update moved the parameters by at most parameterChangeTolerance.</summary>
     [JsonStringEnumMemberName("parameterChangeTolerance")] ParameterChangeTolerance,
+    /// <summary>
+    /// Not converged, but the optimizer could not move the parameters any further: three iterations in a row changed
+    /// no parameter, or found no lower loss even along steepest descent. The job succeeded; its result is where it
+    /// stalled, and gradientNorm says how close to a stationary point that is.
+    /// </summary>
+    [JsonStringEnumMemberName("noProgress")] NoProgress,
     /// <summary>Ran maxIterations iterations.</summary>
     [JsonStringEnumMemberName("maxIterations")] MaxIterations,
-    /// <summary>Reached timeLimitSeconds or the service's wall-clock cap.</summary>
+    /// <summary>Reached timeLimitSeconds (status succeeded) or, first, the service's wall-clock cap per job (status failed).</summary>
     [JsonStringEnumMemberName("timeLimit")] TimeLimit,
     /// <summary>The loss or gradient became non-finite; the result is the last finite point.</summary>
     [JsonStringEnumMemberName("diverged")] Diverged,
@@ -168,11 +174,18 @@ public sealed record MinimizeJob
     public required int MaxIterations { get; init; }
     /// <summary>Iterations evaluated so far.</summary>
     public int Iteration { get; init; }
-    /// <summary>The loss at the latest evaluated point.</summary>
+    /// <summary>
+    /// While running, the loss at the latest evaluated point; once finished, the loss at <see cref="Parameters"/> (for
+    /// mini-batches, on the last iteration's batch).
+    /// </summary>
     public double? Value { get; init; }
-    /// <summary>The gradient norm at the latest evaluated point.</summary>
+    /// <summary>The gradient's Euclidean norm at the same point as <see cref="Value"/>.</summary>
     public double? GradientNorm { get; init; }
-    /// <summary>The current parameters; once finished, the result (after the last update).</summary>
+    /// <summary>
+    /// While running, the latest evaluated point; once finished, the result: the parameters after the last update (for
+    /// a diverged job, the last point where the loss and gradient were finite), with <see cref="Value"/> and
+    /// <see cref="GradientNorm"/> evaluated there.
+    /// </summary>
     public Dictionary<string, NumberOrVector>? Parameters { get; init; }
     /// <summary>Why it stopped, once finished.</summary>
     public StopReasonCode? StopReason { get; init; }
@@ -220,7 +233,10 @@ public sealed record MinimizeProgress
     public Dictionary<string, NumberOrVector>? Gradient { get; init; }
 }
 
-/// <summary>The final event of a job's stream: its end state and result. The stream closes after it.</summary>
+/// <summary>
+/// The final event of a job's stream: its end state and result, one point with its own loss and gradient norm. The
+/// stream closes after it.
+/// </summary>
 public sealed record MinimizeCompleted
 {
     /// <summary>succeeded, failed or cancelled.</summary>
@@ -231,13 +247,16 @@ public sealed record MinimizeCompleted
     public required bool Converged { get; init; }
     /// <summary>What happened, with the numbers.</summary>
     public required string Message { get; init; }
-    /// <summary>Iterations evaluated.</summary>
+    /// <summary>Iterations evaluated. When the last update moved the parameters, the result is evaluated once more; that is not an iteration.</summary>
     public required int Iterations { get; init; }
-    /// <summary>The loss at the last evaluated (finite) point.</summary>
+    /// <summary>The loss at <see cref="Parameters"/> (for mini-batches, on the last iteration's batch); absent when none was evaluated.</summary>
     public double? Value { get; init; }
-    /// <summary>The gradient norm there.</summary>
+    /// <summary>The gradient's Euclidean norm at <see cref="Parameters"/>.</summary>
     public double? GradientNorm { get; init; }
-    /// <summary>The result: the parameters after the last update (diverged: the last finite point).</summary>
+    /// <summary>
+    /// The result: the parameters after the last update; for a diverged job (including one whose last update made the
+    /// loss non-finite), the last point where the loss and gradient were finite.
+    /// </summary>
     public Dictionary<string, NumberOrVector>? Parameters { get; init; }
     /// <summary>How well the result fits the whole dataset, for a job over data.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]

@@ -46,7 +46,8 @@ public sealed class DatasetApiTests(AutogradApiFactory factory) : IClassFixture<
         Assert.Equal(dataset.Id, job.Dataset);
         Assert.Null(job.BatchSize);
         Assert.Equal(optimizer, job.Optimizer);
-        if (optimizer == "sgd") Assert.Equal(StopReasonCode.MaxIterations, job.StopReason);
+        // sgd reaches the line to the last bit well before 2000 iterations; then its updates change nothing.
+        if (optimizer == "sgd") Assert.Equal(StopReasonCode.NoProgress, job.StopReason);
         else Assert.Equal(StopReasonCode.GradientNormTolerance, job.StopReason);
         var (fb0, fb1) = (job.Parameters!.Scalar("b0"), job.Parameters!.Scalar("b1"));
         Api.Close(b0, fb0, 1e-6);
@@ -258,7 +259,8 @@ public sealed class DatasetApiTests(AutogradApiFactory factory) : IClassFixture<
 
             var finished = await Jobs.WaitFor(_client, job.Id, j => j.FinishedAt is not null, timeout.Token);
             Assert.True(finished.Status == JobStatus.Succeeded, $"{finished.Status} ({finished.StopReason}): {finished.Message}");
-            Assert.True(finished.StopReason is StopReasonCode.MaxIterations or StopReasonCode.TimeLimit, $"{finished.StopReason}");
+            // A fast machine may take it to the line to the last bit first, where it stops as noProgress.
+            Assert.True(finished.StopReason is StopReasonCode.MaxIterations or StopReasonCode.TimeLimit or StopReasonCode.NoProgress, $"{finished.StopReason}");
             Assert.True(finished.Iteration > 100, $"only {finished.Iteration} iterations");
             Assert.Equal(created.Id, finished.Dataset);
             Assert.NotNull(finished.Fit);

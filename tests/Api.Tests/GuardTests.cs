@@ -42,13 +42,16 @@ public sealed class GuardTests(AutogradApiFactory factory) : IClassFixture<Autog
     [Fact]
     public async Task AFitThatOverflowsStillListsAndStreams()
     {
-        // One sgd step with a huge learning rate sends b to about -1e201; the loss there overflows.
+        // One sgd step on the first row's batch takes b from 0 to 4, where that batch's loss is 4; over every row the
+        // loss overflows at the third, (2 - 4e200)². (A result whose own loss overflows is not one: the job ends
+        // diverged at its last finite point instead.)
         var request = new MinimizeRequest
         {
             Model = "b*x", Target = "y", Loss = "mse",
-            Data = new() { ["x"] = [1, 2, 3], ["y"] = [2, 4, 6] },
+            Data = new() { ["x"] = [1, 1, 1e200], ["y"] = [2, 2, 2] },
             Parameters = new() { ["b"] = 0.0 },
-            Optimizer = new OptimizerRequest { Type = "sgd", LearningRate = 1e200 },
+            Optimizer = new OptimizerRequest { Type = "sgd", LearningRate = 1 },
+            BatchSize = 1,
             MaxIterations = 1,
         };
         using var message = new HttpRequestMessage(HttpMethod.Post, "/minimize") { Content = JsonContent.Create(request, options: Api.Json) };
@@ -57,6 +60,9 @@ public sealed class GuardTests(AutogradApiFactory factory) : IClassFixture<Autog
         var body = await started.Content.ReadAsStringAsync();
         Assert.True(started.IsSuccessStatusCode, body);
         var job = System.Text.Json.JsonSerializer.Deserialize<MinimizeJob>(body, Api.Json)!;
+        Assert.Equal(StopReasonCode.MaxIterations, job.StopReason);
+        Assert.Equal(4, job.Parameters!.Scalar("b"));
+        Assert.Equal(4, job.Value);
         Assert.Null(job.Fit);
 
         using var list = await _client.GetAsync("/minimize");

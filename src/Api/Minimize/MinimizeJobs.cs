@@ -258,6 +258,14 @@ public sealed class MinimizeJobs
             completed = job.Work.Run(progress, job.Cancellation.Token);
             if (completed.Status == JobStatus.Cancelled && _stopping.IsCancellationRequested)
                 completed = completed with { Message = completed.Message + " The service is shutting down." };
+            // A time limit the client chose is a stopping rule like maxIterations; the service's own cap is not
+            // the client's choice, and a job cut short by it has not done what was asked.
+            if (completed.StopReason == StopReasonCode.TimeLimit && job.WallCapBinds)
+                completed = completed with
+                {
+                    Status = JobStatus.Failed,
+                    Message = completed.Message + $" This is the service's wall-clock cap per job (Minimize:MaxWallSeconds = {_options.MaxWallSeconds:0.###} s): ask for fewer iterations, or a faster optimizer.",
+                };
         }
         catch (Exception e)
         {

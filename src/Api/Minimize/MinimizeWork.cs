@@ -36,10 +36,12 @@ public sealed class FormulaMinimizeWork<T>(CompiledFormula<T> compiled, IObjecti
             var lastGradient = new T[objective.Dimension];
             T lastValue = T.Zero, lastNorm = T.Zero;
             int? epoch = null;
+            var lastIteration = 0;
 
             var outcome = Minimizer.Run(objective, start, optimizer, rules, (in IterationState<T> state) =>
             {
                 epoch = batches?.Epoch;
+                lastIteration = state.Iteration;
                 state.Parameters.CopyTo(last);
                 state.Gradient.CopyTo(lastGradient);
                 (lastValue, lastNorm) = (state.Value, state.GradientNorm);
@@ -49,8 +51,9 @@ public sealed class FormulaMinimizeWork<T>(CompiledFormula<T> compiled, IObjecti
                     progress.Snapshot(state.Iteration, double.CreateChecked(state.Value), double.CreateChecked(state.GradientNorm), () => Parameters(last));
             }, cancellation);
 
-            if (outcome.Iterations > 0 && progress.LastRecorded < outcome.Iterations && outcome.Reason != StopReason.Diverged)
-                Record(progress, outcome.Iterations, epoch, last, lastGradient, lastValue, lastNorm, final: true);
+            // The last iteration's record; the result below may be a later point (after its update), evaluated once more.
+            if (lastIteration > progress.LastRecorded)
+                Record(progress, lastIteration, epoch, last, lastGradient, lastValue, lastNorm, final: true);
 
             return new MinimizeCompleted
             {

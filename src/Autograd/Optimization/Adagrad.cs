@@ -10,7 +10,7 @@ public sealed class Adagrad<T>(int dimension, double learningRate, double learni
     readonly T[] _sum = Enumerable.Repeat(Of(initialAccumulatorValue), dimension).ToArray();
     int _t;
 
-    public override void Step(Span<T> x, T value, ReadOnlySpan<T> gradient, IObjective<T> objective)
+    public override StepResult Step(Span<T> x, T value, ReadOnlySpan<T> gradient, IObjective<T> objective)
     {
         _t++;
         var lr = _lr / (T.One + T.CreateChecked(_t - 1) * _lrDecay);
@@ -20,5 +20,6 @@ public sealed class Adagrad<T>(int dimension, double learningRate, double learni
             _sum[i] += g * g;
             x[i] -= lr * g / (T.Sqrt(_sum[i]) + _eps);
         }
+        return StepResult.Moved;
     }
 }

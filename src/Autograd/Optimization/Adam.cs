@@ -14,7 +14,7 @@ public sealed class Adam<T>(int dimension, double learningRate, double beta1 = 0
     readonly T[] _m = new T[dimension], _v = new T[dimension], _vMax = new T[dimension];
     int _t;
 
-    public override void Step(Span<T> x, T value, ReadOnlySpan<T> gradient, IObjective<T> objective)
+    public override StepResult Step(Span<T> x, T value, ReadOnlySpan<T> gradient, IObjective<T> objective)
     {
         _t++;
         var biasCorrection1 = T.One - T.Pow(_beta1, T.CreateChecked(_t));
@@ -34,5 +34,6 @@ public sealed class Adam<T>(int dimension, double learningRate, double beta1 = 0
             var denominator = T.Sqrt(v) / T.Sqrt(biasCorrection2) + _eps;
             x[i] -= _lr / biasCorrection1 * _m[i] / denominator;
         }
+        return StepResult.Moved;
     }
 }

@@ -10,6 +10,7 @@ namespace Autograd.Optimization;
 public sealed class Lbfgs<T>(int dimension, double learningRate = 1, int historySize = 10, bool strongWolfe = true)
     : Optimizer<T> where T : IFloatingPointIeee754<T>
 {
+    static readonly T Epsilon = T.BitIncrement(T.One) - T.One;
     readonly T _lr = Of(learningRate);
     readonly List<(T[] S, T[] Y, T Rho)> _history = [];
     readonly T[] _direction = new T[dimension];
@@ -19,33 +20,55 @@ public sealed class Lbfgs<T>(int dimension, double learningRate = 1, int history
     readonly T[] _y = new T[dimension];
     readonly T[] _alpha = new T[Math.Max(historySize, 1)];
     readonly StrongWolfeLineSearch<T> _search = new(dimension);
-    bool _started;
+    /// <summary>Whether the previous step moved, so that it and this point make a curvature pair.</summary>
+    bool _moved;
 
-    public override void Step(Span<T> x, T value, ReadOnlySpan<T> gradient, IObjective<T> objective)
+    /// <summary>Curvature pairs kept so far (each step that moved offers one).</summary>
+    public int AcceptedPairs { get; private set; }
+
+    /// <summary>Curvature pairs refused because the step showed no positive curvature beyond rounding.</summary>
+    public int SkippedPairs { get; private set; }
+
+    public override StepResult Step(Span<T> x, T value, ReadOnlySpan<T> gradient, IObjective<T> objective)
     {
-        if (_started) Remember(x, gradient);
+        if (_moved) Remember(x, gradient);
         ComputeDirection(gradient);
-        var initialStep = _started ? _lr : T.Min(T.One, T.One / OneNorm(gradient)) * _lr;
         if (!strongWolfe)
         {
-            x.CopyTo(_previousX);
-            gradient.CopyTo(_previousGradient);
-            for (var i = 0; i < x.Length; i++) x[i] += initialStep * _direction[i];
-            _started = true;
-            return;
+            // torch's fixed steps: min(1, 1/‖g‖₁)·lr the first time, lr after.
+            var step = _moved ? _lr : T.Min(T.One, T.One / OneNorm(gradient)) * _lr;
+            SaveStart(x, gradient);
+            for (var i = 0; i < x.Length; i++) x[i] += step * _direction[i];
+            _moved = true;
+            return StepResult.Moved;
         }
-        if (!_search.Search(objective, x, value, gradient, _direction, initialStep))
+        if (!_search.Search(objective, x, value, gradient, _direction, InitialStep(gradient)))
         {
-            // Not a descent direction, or no decrease along it: forget the curvature pairs and try steepest descent.
+            // Not a descent direction, or no acceptable point along it: forget the curvature pairs and try
+            // steepest descent once, unless that is what just failed.
+            _moved = false;
+            if (_history.Count == 0) return StepResult.Stuck;
             _history.Clear();
-            for (var i = 0; i < x.Length; i++) _direction[i] = -gradient[i];
-            initialStep = T.Min(T.One, T.One / OneNorm(gradient)) * _lr;
-            if (!_search.Search(objective, x, value, gradient, _direction, initialStep)) return;
+            ComputeDirection(gradient);
+            if (!_search.Search(objective, x, value, gradient, _direction, InitialStep(gradient))) return StepResult.Stuck;
         }
+        SaveStart(x, gradient);
+        _search.Point.CopyTo(x);
+        _moved = true;
+        return StepResult.Moved;
+    }
+
+    /// <summary>
+    /// The first trial step: 1 (times the learning rate) along a direction scaled by the curvature pairs; without
+    /// any, torch's lr/‖g‖₁ along steepest descent, so that the first trial moves the parameters by about lr
+    /// whatever the loss's scale (torch caps it at lr, which makes a loss scaled down crawl).
+    /// </summary>
+    T InitialStep(ReadOnlySpan<T> gradient) => _history.Count > 0 ? _lr : _lr / OneNorm(gradient);
+
+    void SaveStart(ReadOnlySpan<T> x, ReadOnlySpan<T> gradient)
+    {
         x.CopyTo(_previousX);
         gradient.CopyTo(_previousGradient);
-        _search.Point.CopyTo(x);
-        _started = true;
     }
 
     void Remember(ReadOnlySpan<T> x, ReadOnlySpan<T> gradient)
@@ -55,8 +78,17 @@ public sealed class Lbfgs<T>(int dimension, double learningRate = 1, int history
             _s[i] = x[i] - _previousX[i];
             _y[i] = gradient[i] - _previousGradient[i];
         }
+        // L-BFGS-B's test: keep the pair when its curvature s·y is positive beyond rounding relative to the decrease
+        // the step promised, -g·s. Both sides scale alike with the loss and with the parameters, unlike an absolute
+        // cut, which freezes the memory once steps get small.
         var ys = Dot(_y, _s);
-        if (ys <= T.CreateChecked(1e-10)) return;
+        var promised = -Dot(_previousGradient, _s);
+        if (!(ys > Epsilon * promised) || !T.IsFinite(ys))
+        {
+            SkippedPairs++;
+            return;
+        }
+        AcceptedPairs++;
         // Reuse the oldest pair's arrays once the history is full, so that iterations stop allocating.
         T[] s, y;
         if (_history.Count == _alpha.Length)

@@ -9,6 +9,8 @@ public enum StopReason
     GradientNormTolerance,
     ValueChangeTolerance,
     ParameterChangeTolerance,
+    /// <summary><see cref="Minimizer.StallLimit"/> iterations in a row left the parameters as they were.</summary>
+    NoProgress,
     MaxIterations,
     TimeLimit,
     Diverged,
@@ -43,10 +45,14 @@ public readonly ref struct IterationState<T>(int iteration, T value, T gradientN
 
 public delegate void IterationCallback<T>(in IterationState<T> state) where T : IFloatingPointIeee754<T>;
 
-/// <summary>How a run ended.</summary>
-/// <param name="Iterations">Iterations whose loss was evaluated.</param>
-/// <param name="Parameters">After the last update; for a diverged run, the last point with a finite loss and gradient.</param>
-/// <param name="Value">The loss at the last evaluated finite point.</param>
+/// <summary>How a run ended: why, and the result, a point with its own loss and gradient norm.</summary>
+/// <param name="Iterations">Iterations whose loss was evaluated; a last evaluation at the final parameters is not one.</param>
+/// <param name="Parameters">
+/// The final point: after the last update, evaluated once more if that update moved it; for a diverged run, the
+/// last point where the loss and gradient were finite; the start when no iteration ran.
+/// </param>
+/// <param name="Value">The loss at <paramref name="Parameters"/> (for mini-batches, on the last iteration's batch); NaN if never evaluated.</param>
+/// <param name="GradientNorm">The gradient's Euclidean norm at <paramref name="Parameters"/>; NaN if never evaluated.</param>
 public sealed record MinimizeOutcome<T>(StopReason Reason, string Message, int Iterations, T[] Parameters, T Value, T GradientNorm)
     where T : IFloatingPointIeee754<T>
 {
@@ -56,6 +62,13 @@ public sealed record MinimizeOutcome<T>(StopReason Reason, string Message, int I
 /// <summary>The loop of the tutorial: evaluate, report, test the stopping rules, update; repeat.</summary>
 public static class Minimizer
 {
+    /// <summary>
+    /// Iterations in a row whose update changed no parameter, or whose optimizer found nowhere to go, after which a
+    /// run ends as <see cref="StopReason.NoProgress"/>. More than one, because a rule with state (momentum, moments,
+    /// a fresh mini-batch, a line search restarted from steepest descent) may move again after one still step.
+    /// </summary>
+    public const int StallLimit = 3;
+
     public static MinimizeOutcome<T> Run<T>(IObjective<T> objective, ReadOnlySpan<T> start, Optimizer<T> optimizer,
         StoppingRules rules, IterationCallback<T>? onIteration = null, CancellationToken cancellation = default)
         where T : IFloatingPointIeee754<T>
@@ -63,47 +76,80 @@ public static class Minimizer
         var n = objective.Dimension;
         var x = start.ToArray();
         var gradient = new T[n];
-        var lastFinite = start.ToArray();
+        // The last point evaluated with a finite loss and gradient, and those two there: the result, unless an update
+        // moved on from it.
+        var evaluated = start.ToArray();
+        T value = T.NaN, gradientNorm = T.NaN, previousValue = T.NaN;
         var before = new T[n];
-        T value = T.Zero, lastValue = T.NaN, gradientNorm = T.Zero;
+        var stalled = 0;
         var clock = Stopwatch.StartNew();
 
         for (var k = 1; k <= rules.MaxIterations; k++)
         {
             if (cancellation.IsCancellationRequested)
-                return Stop(StopReason.Cancelled, $"Cancelled before iteration {k}.", k - 1);
+                return Finish(StopReason.Cancelled, k - 1, $"Cancelled before iteration {k}.");
             if (rules.TimeLimit is { } limit && clock.Elapsed > limit)
-                return Stop(StopReason.TimeLimit, $"Stopped after {limit.TotalSeconds:0.###} s, the time limit, at iteration {k - 1}.", k - 1);
+                return Finish(StopReason.TimeLimit, k - 1, $"Stopped after {limit.TotalSeconds:0.###} s, the time limit, at iteration {k - 1}.");
 
             (objective as IIterationAware)?.BeginIteration(k);
-            value = objective.ValueAndGradient(x, gradient);
-            gradientNorm = Norm(gradient);
-            if (!T.IsFinite(value) || !T.IsFinite(gradientNorm) || !AllFinite(x))
-                return Stop(StopReason.Diverged,
-                    $"Diverged at iteration {k}: the loss is {value} and the gradient norm {gradientNorm}; the result is the last point where both were finite.",
-                    k, diverged: true);
-            x.CopyTo(lastFinite, 0);
+            var newValue = objective.ValueAndGradient(x, gradient);
+            var newNorm = Norm(gradient);
+            if (!T.IsFinite(newValue) || !T.IsFinite(newNorm) || !AllFinite(x))
+                return new(StopReason.Diverged,
+                    $"Diverged at iteration {k}: the loss is {newValue} and the gradient norm {newNorm}; the result is the last point where both were finite.",
+                    k, evaluated, value, gradientNorm);
+            x.CopyTo(evaluated, 0);
+            (value, gradientNorm) = (newValue, newNorm);
             onIteration?.Invoke(new IterationState<T>(k, value, gradientNorm, x, gradient));
 
             if (rules.GradientNormTolerance is { } gTol && double.CreateChecked(gradientNorm) <= gTol)
-                return Stop(StopReason.GradientNormTolerance, $"Converged at iteration {k}: gradient norm {gradientNorm} ≤ {gTol}.", k);
-            if (rules.ValueChangeTolerance is { } vTol && k > 1 && double.CreateChecked(T.Abs(value - lastValue)) <= vTol)
-                return Stop(StopReason.ValueChangeTolerance, $"Converged at iteration {k}: the loss changed by {T.Abs(value - lastValue)} ≤ {vTol}.", k);
-            lastValue = value;
+                return Finish(StopReason.GradientNormTolerance, k, $"Converged at iteration {k}: gradient norm {gradientNorm} ≤ {gTol}.");
+            if (rules.ValueChangeTolerance is { } vTol && k > 1 && double.CreateChecked(T.Abs(value - previousValue)) <= vTol)
+                return Finish(StopReason.ValueChangeTolerance, k, $"Converged at iteration {k}: the loss changed by {T.Abs(value - previousValue)} ≤ {vTol}.");
+            previousValue = value;
 
             x.CopyTo(before, 0);
-            optimizer.Step(x, value, gradient, objective);
+            var result = optimizer.Step(x, value, gradient, objective);
             if (rules.ParameterChangeTolerance is { } pTol)
             {
                 var moved = Distance(before, x);
                 if (double.CreateChecked(moved) <= pTol)
-                    return Stop(StopReason.ParameterChangeTolerance, $"Converged at iteration {k}: the update moved the parameters by {moved} ≤ {pTol}.", k);
+                    return Finish(StopReason.ParameterChangeTolerance, k, $"Converged at iteration {k}: the update moved the parameters by {moved} ≤ {pTol}.");
             }
+            // A stuck rule leaves the point as it was, so the result is the point just evaluated.
+            var stuck = result == StepResult.Stuck;
+            stalled = stuck || x.AsSpan().SequenceEqual(before) ? stalled + 1 : 0;
+            if (stalled == StallLimit)
+                return Finish(StopReason.NoProgress, k, stuck
+                    ? $"No progress: the optimizer's search found no better point in {StallLimit} iterations in a row; stopped at iteration {k} with loss {value} and gradient norm {gradientNorm}."
+                    : $"No progress: {StallLimit} updates in a row changed no parameter; stopped at iteration {k} with loss {value} and gradient norm {gradientNorm}.");
         }
-        return Stop(StopReason.MaxIterations, $"Reached maxIterations = {rules.MaxIterations} with loss {value} and gradient norm {gradientNorm}.", rules.MaxIterations);
+        return Finish(StopReason.MaxIterations, rules.MaxIterations, null);
 
-        MinimizeOutcome<T> Stop(StopReason reason, string message, int iterations, bool diverged = false) =>
-            new(reason, message, iterations, diverged || !AllFinite(x) ? lastFinite : x, diverged ? lastValue : value, gradientNorm);
+        // The result is the point after the last update. If that update moved it, it is evaluated once more (not an
+        // iteration), so that the loss and gradient norm reported are its own.
+        // A null message is that of maxIterations, which names the final loss and gradient norm.
+        MinimizeOutcome<T> Finish(StopReason reason, int iterations, string? message)
+        {
+            if (iterations == 0 || x.AsSpan().SequenceEqual(evaluated))
+                return new(reason, message ?? Reached(), iterations, evaluated, value, gradientNorm);
+            var finalValue = objective.ValueAndGradient(x, gradient);
+            var finalNorm = Norm(gradient);
+            if (!T.IsFinite(finalValue) || !T.IsFinite(finalNorm) || !AllFinite(x))
+                return new(StopReason.Diverged,
+                    $"Diverged after iteration {iterations}: its update led to loss {finalValue} and gradient norm {finalNorm}; the result is the last point where both were finite.",
+                    iterations, evaluated, value, gradientNorm);
+            x.CopyTo(evaluated, 0);
+            (value, gradientNorm) = (finalValue, finalNorm);
+            if (reason is StopReason.MaxIterations or StopReason.TimeLimit
+                && rules.GradientNormTolerance is { } gTol && double.CreateChecked(gradientNorm) <= gTol)
+                return new(StopReason.GradientNormTolerance,
+                    $"Converged after iteration {iterations}: gradient norm {gradientNorm} ≤ {gTol} at the final parameters.",
+                    iterations, evaluated, value, gradientNorm);
+            return new(reason, message ?? Reached(), iterations, evaluated, value, gradientNorm);
+        }
+
+        string Reached() => $"Reached maxIterations = {rules.MaxIterations} with loss {value} and gradient norm {gradientNorm}.";
     }
 
     public static T Norm<T>(ReadOnlySpan<T> values) where T : IFloatingPointIeee754<T>

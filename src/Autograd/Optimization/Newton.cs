@@ -5,7 +5,8 @@ namespace Autograd.Optimization;
 /// <summary>
 /// Newton's method on the exact Hessian. Where the Hessian is not positive definite it adds λI until a
 /// Cholesky factorisation succeeds (Levenberg damping), then backtracks from the full step until the loss
-/// decreases enough (Armijo), so it never steps uphill; with no such step it stays where it is.
+/// decreases enough (Armijo), so it never steps uphill; with no such step it stays where it is and reports
+/// <see cref="StepResult.Stuck"/>.
 /// </summary>
 public sealed class Newton<T>(int dimension, double learningRate = 1) : Optimizer<T> where T : IFloatingPointIeee754<T>
 {
@@ -17,24 +18,25 @@ public sealed class Newton<T>(int dimension, double learningRate = 1) : Optimize
     readonly T[] _trial = new T[dimension];
     readonly T[] _trialGradient = new T[dimension];
 
-    public override void Step(Span<T> x, T value, ReadOnlySpan<T> gradient, IObjective<T> objective)
+    public override StepResult Step(Span<T> x, T value, ReadOnlySpan<T> gradient, IObjective<T> objective)
     {
         var n = x.Length;
         objective.Hessian(x, _hessian);
         var damping = T.Zero;
+        // Damping starts in proportion to the Hessian's own size, so that scaling the loss scales it too.
         var scale = T.Zero;
         for (var i = 0; i < n; i++) scale = T.Max(scale, T.Abs(_hessian[i * n + i]));
-        scale = T.Max(scale, T.One);
+        if (!(scale > T.Zero) || !T.IsFinite(scale)) scale = T.One;
         for (var attempt = 0; !Cholesky(_hessian, damping, _factor, n); attempt++)
         {
-            if (attempt == 60) return;
+            if (attempt == 60) return StepResult.Stuck;
             damping = damping == T.Zero ? scale * Of(1e-8) : damping * Of(10);
         }
         for (var i = 0; i < n; i++) _direction[i] = -gradient[i];
         Solve(_factor, _direction, n);
 
         var slope = Dot(gradient, _direction);
-        if (!(slope < T.Zero)) return;
+        if (!(slope < T.Zero)) return StepResult.Stuck;
         var step = _lr;
         for (var halving = 0; halving < MaxHalvings; halving++, step /= Of(2))
         {
@@ -43,9 +45,10 @@ public sealed class Newton<T>(int dimension, double learningRate = 1) : Optimize
             if (T.IsFinite(trialValue) && trialValue <= value + Of(1e-4) * step * slope)
             {
                 _trial.CopyTo(x);
-                return;
+                return StepResult.Moved;
             }
         }
+        return StepResult.Stuck;
     }
 
     /// <summary>L with L·Lᵀ = A + λI, in the lower triangle of <paramref name="factor"/>; false if not positive definite.</summary>

@@ -2,6 +2,15 @@ using System.Numerics;
 
 namespace Autograd.Optimization;
 
+/// <summary>What one <see cref="Optimizer{T}.Step"/> did.</summary>
+public enum StepResult
+{
+    /// <summary>The rule updated the point (an update too small to change any bit is noticed by the minimizer).</summary>
+    Moved,
+    /// <summary>The rule found nowhere to go: its search found no better point, even along steepest descent. The point is unchanged.</summary>
+    Stuck,
+}
+
 /// <summary>
 /// One update rule. <see cref="Step"/> receives the point, the loss and gradient just evaluated there,
 /// and moves the point in place; the update is plain arithmetic, never recorded on a tape (torch's
@@ -9,7 +18,7 @@ namespace Autograd.Optimization;
 /// </summary>
 public abstract class Optimizer<T> where T : IFloatingPointIeee754<T>
 {
-    public abstract void Step(Span<T> x, T value, ReadOnlySpan<T> gradient, IObjective<T> objective);
+    public abstract StepResult Step(Span<T> x, T value, ReadOnlySpan<T> gradient, IObjective<T> objective);
 
     /// <summary>Forgets the state of earlier steps (momentum, moments, curvature pairs), as if newly created.</summary>
     public virtual void Reset()

@@ -9,7 +9,7 @@ public sealed class RmsProp<T>(int dimension, double learningRate, double alpha 
     readonly T _lr = Of(learningRate), _alpha = Of(alpha), _eps = Of(eps), _weightDecay = Of(weightDecay), _momentum = Of(momentum);
     readonly T[] _square = new T[dimension], _average = new T[dimension], _buffer = new T[dimension];
 
-    public override void Step(Span<T> x, T value, ReadOnlySpan<T> gradient, IObjective<T> objective)
+    public override StepResult Step(Span<T> x, T value, ReadOnlySpan<T> gradient, IObjective<T> objective)
     {
         for (var i = 0; i < x.Length; i++)
         {
@@ -25,5 +25,6 @@ public sealed class RmsProp<T>(int dimension, double learningRate, double alpha 
             if (_momentum != T.Zero) step = _buffer[i] = _momentum * _buffer[i] + step;
             x[i] -= _lr * step;
         }
+        return StepResult.Moved;
     }
 }

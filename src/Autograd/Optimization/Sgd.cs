@@ -10,7 +10,7 @@ public sealed class Sgd<T>(int dimension, double learningRate, double momentum =
     readonly T[] _buffer = new T[dimension];
     bool _started;
 
-    public override void Step(Span<T> x, T value, ReadOnlySpan<T> gradient, IObjective<T> objective)
+    public override StepResult Step(Span<T> x, T value, ReadOnlySpan<T> gradient, IObjective<T> objective)
     {
         for (var i = 0; i < x.Length; i++)
         {
@@ -24,6 +24,7 @@ public sealed class Sgd<T>(int dimension, double learningRate, double momentum =
             x[i] -= _lr * g;
         }
         _started = true;
+        return StepResult.Moved;
     }
 
     public override void Reset()

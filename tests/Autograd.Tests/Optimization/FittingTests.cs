@@ -61,6 +61,23 @@ public class FittingTests
         var outcome = Minimizer.Run(objective, objective.CurrentParameters(), method, rules);
         Assert.Equal(b0, outcome.Parameters[0], 1e-6);
         Assert.Equal(b1, outcome.Parameters[1], 1e-6);
+        // sgd has no tolerance: it goes on until its updates no longer change the line.
+        Assert.Equal(optimizer == "sgd" ? StopReason.NoProgress : StopReason.GradientNormTolerance, outcome.Reason);
+    }
+
+    [Fact]
+    public void LbfgsDrivesTheLabsGradientFarBelowWhatItsLossCanResolve()
+    {
+        // Near the line, a step that takes the gradient from g to 0 lowers the loss (about 0.059) by some |g|²: below
+        // |g| ≈ 1e-9 that is lost in the loss's rounding. The line search then goes by the gradient; it used to give
+        // up there, at 3.8e-10, or not, depending on the last bits of a sum, and so on the machine's vector width.
+        var (x, y) = LabData();
+        var (b0, b1) = LeastSquares(x, y);
+        var objective = LabObjective(x, y);
+        var outcome = Minimizer.Run(objective, objective.CurrentParameters(), new Lbfgs<double>(2), new StoppingRules(100) { GradientNormTolerance = 1e-14 });
+        Assert.True(outcome.Reason == StopReason.GradientNormTolerance, outcome.Message);
+        Assert.Equal(b0, outcome.Parameters[0], 1e-12);
+        Assert.Equal(b1, outcome.Parameters[1], 1e-12);
     }
 
     [Theory]
