@@ -18,8 +18,10 @@ namespace Autograd.Api.Minimize;
 public sealed class MinimizeJobs
 {
     sealed class QueuedJob(string id, IMinimizeWork work, CancellationTokenSource cancellation, int recordEvery, MemoryBudget budget,
-        string optimizer, ActivityContext parent)
+        string optimizer, ActivityContext parent, bool wallCapBinds)
     {
+        /// <summary>True when the service's wall-clock cap, not the request's own time limit, is the one that can stop the job.</summary>
+        public bool WallCapBinds { get; } = wallCapBinds;
         int _claimed;
         int _forgotten;
         public string Id { get; } = id;
@@ -130,7 +132,7 @@ public sealed class MinimizeJobs
             throw _budget.Exhausted("The job's data and tape", work.RetainedBytes);
         }
         var queued = new QueuedJob(job.Id, work, CancellationTokenSource.CreateLinkedTokenSource(_stopping), request.RecordEvery, _budget,
-            job.Optimizer, Activity.Current?.Context ?? default);
+            job.Optimizer, Activity.Current?.Context ?? default, wallCapBinds: !(request.TimeLimitSeconds < _options.MaxWallSeconds));
         _store.Add(job, owner);
         _active[job.Id] = queued;
         _queue.Writer.TryWrite(queued);
