@@ -26,7 +26,7 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$api/stat"; }
 ticks_per_second=$(getconf CLK_TCK)
 
 job_body() { # iterations, recordEvery
-  printf '{"expression": "(a - x[1])^2 + b*(x[2] - x[1]^2)^2", "parameters": {"x": [-1, 1]}, "constants": {"a": 1, "b": 5}, "optimizer": {"type": "sgd", "learningRate": 0.001}, "maxIterations": %d, "recordEvery": %d}' "$1" "$2"
+  printf '{"expression": "(a - x[1])^2 + b*(x[2] - x[1]^2)^2", "parameters": {"x": [-1, 1]}, "constants": {"a": 1, "b": 5}, "optimizer": {"type": "sgd", "learningRate": 1e-6}, "maxIterations": %d, "recordEvery": %d}' "$1" "$2"
 }
 start_job() { curl -s "$base/minimize" -H 'Content-Type: application/json' -d "$(job_body "$1" "$2")" | jq -r .id; }
 wait_job() { while [ "$(curl -s "$base/minimize/$1" | jq -r .finishedAt)" = "null" ]; do sleep 0.1; done; }

@@ -39,7 +39,7 @@ public sealed class BoundedMemoryTests(AutogradApiFactory factory, ITestOutputHe
         var ids = new List<string>();
         for (var i = 0; i < 6; i++)
         {
-            var job = await Jobs.Start(client, Jobs.Tutorial(("includeGradient", null), ("maxIterations", 100_000), ("optimizer", new System.Text.Json.Nodes.JsonObject { ["type"] = "sgd", ["learningRate"] = 0.001 })), timeout.Token);
+            var job = await Jobs.Start(client, Jobs.Tutorial(("includeGradient", null), ("maxIterations", 100_000), ("optimizer", new System.Text.Json.Nodes.JsonObject { ["type"] = "sgd", ["learningRate"] = 1e-6 })), timeout.Token);
             var finished = await Jobs.WaitFor(client, job.Id, j => j.FinishedAt is not null, timeout.Token);
             Assert.Equal(100_000, finished.RecordedIterations);
             Assert.False(finished.Decimated);
@@ -82,7 +82,8 @@ public sealed class BoundedMemoryTests(AutogradApiFactory factory, ITestOutputHe
     {
         using var timeout = Jobs.Timeout(120);
         var client = factory.CreateClient();
-        var job = await Jobs.Start(client, Jobs.Tutorial(("maxIterations", 20_000)), timeout.Token);
+        // A learning rate too small to stall, so that the job runs all its iterations.
+        var job = await Jobs.Start(client, Jobs.Tutorial(("maxIterations", 20_000), ("optimizer", new System.Text.Json.Nodes.JsonObject { ["type"] = "sgd", ["learningRate"] = 1e-6 })), timeout.Token);
         var readers = Enumerable.Range(0, 20).Select(_ => Task.Run(async () =>
         {
             using var response = await client.GetAsync($"/minimize/{job.Id}/events", HttpCompletionOption.ResponseHeadersRead, timeout.Token);
