@@ -191,3 +191,44 @@ public sealed class ShutdownTests
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"stopping took {clock.Elapsed.TotalSeconds:0.0} s");
     }
 }
+
+/// <summary>Pooled tapes count against the budget and are not pooled when it is short; nothing is evicted for them.</summary>
+public sealed class PooledTapeBudgetTests
+{
+    sealed class Ledger(long limit) : Autograd.Expressions.IRetainedMemory
+    {
+        public long Used;
+        public bool TryReserve(long bytes)
+        {
+            if (Used + bytes > limit) return false;
+            Used += bytes;
+            return true;
+        }
+        public void Release(long bytes) => Used -= bytes;
+    }
+
+    [Fact]
+    public void A_pooled_copy_is_charged_while_pooled_and_released_when_rented_or_refused_when_it_does_not_fit()
+    {
+        var inputs = new[] { Autograd.Expressions.InputSpec.Vector("x", Autograd.Expressions.InputKind.Parameter, 1000) };
+        var limits = new Autograd.Expressions.FormulaLimits();
+        var ledger = new Ledger(limit: 100_000);
+        var cache = new Autograd.Expressions.FormulaCache(16, ledger);
+        var first = cache.Rent<double>("sum(exp(x) * x)", inputs, limits);
+        var second = cache.Rent<double>("sum(exp(x) * x)", inputs, limits);
+        Assert.True(first.RetainedBytes >= 3 * 1000 * sizeof(double), $"{first.RetainedBytes} bytes");
+        cache.Return(first);
+        Assert.Equal(first.RetainedBytes, ledger.Used);
+        cache.Return(second);
+        Assert.Equal(first.RetainedBytes + second.RetainedBytes, ledger.Used);
+        Assert.Same(first, cache.Rent<double>("sum(exp(x) * x)", inputs, limits));
+        Assert.Equal(second.RetainedBytes, ledger.Used);
+
+        var tight = new Ledger(limit: first.RetainedBytes - 1);
+        var refusing = new Autograd.Expressions.FormulaCache(16, tight);
+        var copy = refusing.Rent<double>("sum(exp(x) * x)", inputs, limits);
+        refusing.Return(copy);
+        Assert.Equal(0, tight.Used);
+        Assert.NotSame(copy, refusing.Rent<double>("sum(exp(x) * x)", inputs, limits));
+    }
+}

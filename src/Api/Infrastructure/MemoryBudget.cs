@@ -19,7 +19,7 @@ public sealed class MemoryOptions
 /// A reservation that does not fit first asks the reclaimers (the job store, which evicts the event logs of the
 /// oldest finished jobs) to make room; if they cannot, the caller refuses the work.
 /// </summary>
-public sealed class MemoryBudget(IOptions<MemoryOptions> options)
+public sealed class MemoryBudget(IOptions<MemoryOptions> options) : Autograd.Expressions.IRetainedMemory
 {
     long _used;
     readonly List<Func<long, long>> _reclaimers = [];
@@ -56,6 +56,14 @@ public sealed class MemoryBudget(IOptions<MemoryOptions> options)
     }
 
     public void Release(long bytes) => Interlocked.Add(ref _used, -bytes);
+
+    /// <summary>For what may be dropped instead (a pooled tape): reserves only if it fits now, never evicting anything for it.</summary>
+    bool Autograd.Expressions.IRetainedMemory.TryReserve(long bytes)
+    {
+        if (Interlocked.Add(ref _used, bytes) <= Limit) return true;
+        Interlocked.Add(ref _used, -bytes);
+        return false;
+    }
 
     /// <summary>Whether new work may start: false once the retained memory has reached the limit.</summary>
     public bool HasRoom(long bytes = 0) => Used + bytes <= Limit || Reclaim(Used + bytes - Limit) > 0 && Used + bytes <= Limit;

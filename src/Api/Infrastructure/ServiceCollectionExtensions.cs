@@ -27,7 +27,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<MemoryBudget>();
         // Stop within Docker's 10 s grace: streams end within EventStreamResult.ShutdownGrace, jobs stop at their next iteration.
         services.Configure<HostOptions>(options => options.ShutdownTimeout = TimeSpan.FromSeconds(8));
-        services.AddSingleton(sp => new FormulaCache(sp.GetRequiredService<IOptions<ServiceLimits>>().Value.FormulaCacheSize));
+        services.AddSingleton(sp => new FormulaCache(sp.GetRequiredService<IOptions<ServiceLimits>>().Value.FormulaCacheSize, sp.GetRequiredService<MemoryBudget>()));
         services.AddSingleton<GradientService>();
         services.AddSingleton<SurfaceService>();
 

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 
 namespace Autograd.Expressions;
@@ -6,7 +7,7 @@ namespace Autograd.Expressions;
 /// A formula recorded once onto a tape over named inputs. Set input values, then replay: evaluating
 /// at a new point never parses or allocates again. Not thread-safe: one evaluation at a time.
 /// </summary>
-public sealed class CompiledFormula<T> where T : IFloatingPointIeee754<T>
+public sealed class CompiledFormula<T> : IRetainedBytes where T : IFloatingPointIeee754<T>
 {
     readonly int[] _inputNodes;
     readonly int[] _parameterSlots;
@@ -82,6 +83,11 @@ public sealed class CompiledFormula<T> where T : IFloatingPointIeee754<T>
 
     /// <summary>Elements of all inputs together: a measure of the memory a pooled copy holds.</summary>
     public long InputElements => Inputs.Sum(i => (long)i.Length);
+
+    /// <summary>Memory the recorded tape holds in values and adjoints, for the service's accounting of pooled copies.</summary>
+    public long RetainedBytes => _retainedBytes ??= Tape.Nodes.Sum(n => (long)(n.Value.Length + n.Adjoint.Length)) * Unsafe.SizeOf<T>();
+
+    long? _retainedBytes;
 
     /// <summary>The tape node id of an input slot.</summary>
     public int InputNode(int slot) => _inputNodes[slot];

@@ -8,7 +8,8 @@ namespace Autograd.Expressions;
 /// repeated request replays a recorded tape instead of parsing and recording again. Thread-safe; each
 /// rented compiled formula is used by one caller at a time. Past its capacity the cache starts over.
 /// </summary>
-public sealed class FormulaCache(int capacity = 256)
+/// <param name="memory">Where pooled copies are charged: a copy that does not fit is not pooled. None: no accounting.</param>
+public sealed class FormulaCache(int capacity = 256, IRetainedMemory? memory = null)
 {
     readonly ConcurrentDictionary<string, Formula> _parsed = new();
     readonly ConcurrentDictionary<PoolKey, ConcurrentQueue<object>> _compiled = new();
@@ -36,7 +37,9 @@ public sealed class FormulaCache(int capacity = 256)
         if (_compiled.TryGetValue(key, out var pool) && pool.TryDequeue(out var pooled))
         {
             Interlocked.Increment(ref _hits);
-            return (CompiledFormula<T>)pooled;
+            var copy = (CompiledFormula<T>)pooled;
+            memory?.Release(copy.RetainedBytes);
+            return copy;
         }
         Interlocked.Increment(ref _misses);
         var compiled = CompiledFormula<T>.Compile(Parse(text, limits), inputs, limits.MaxTapeElements);
@@ -57,11 +60,34 @@ public sealed class FormulaCache(int capacity = 256)
         var key = compiled.CacheKey ?? new PoolKey(typeof(T), compiled.Formula.Text, compiled.Inputs);
         if (!_compiled.TryGetValue(key, out var pool))
         {
-            if (_compiled.Count >= capacity) _compiled.Clear();
+            if (_compiled.Count >= capacity) ClearPools();
             pool = _compiled.GetOrAdd(key, _ => new ConcurrentQueue<object>());
         }
-        if (pool.Count < MaxPooledPerKey) pool.Enqueue(compiled);
+        if (pool.Count >= MaxPooledPerKey || memory?.TryReserve(compiled.RetainedBytes) == false) return;
+        pool.Enqueue(compiled);
     }
+
+    /// <summary>Starts the pools over, giving back what their copies were charged.</summary>
+    void ClearPools()
+    {
+        foreach (var key in _compiled.Keys)
+            if (_compiled.TryRemove(key, out var pool))
+                while (pool.TryDequeue(out var copy))
+                    memory?.Release(((IRetainedBytes)copy).RetainedBytes);
+    }
+}
+
+/// <summary>A ledger of retained memory (the service's budget): pooled tapes are charged to it.</summary>
+public interface IRetainedMemory
+{
+    bool TryReserve(long bytes);
+    void Release(long bytes);
+}
+
+/// <summary>Something that knows the memory it holds.</summary>
+public interface IRetainedBytes
+{
+    long RetainedBytes { get; }
 }
 
 /// <summary>What makes two compiled formulas interchangeable: element type, formula text, and each input's name, kind and shape.</summary>
