@@ -151,7 +151,7 @@ public sealed class BoundedMemoryTests(AutogradApiFactory factory, ITestOutputHe
 [Collection(Isolated.Name)]
 public sealed class ShutdownTests
 {
-    sealed class KestrelFactory : WebApplicationFactory<Program>
+    internal sealed class KestrelFactory : WebApplicationFactory<Program>
     {
         public KestrelFactory() => UseKestrel(0);
 
@@ -230,5 +230,38 @@ public sealed class PooledTapeBudgetTests
         refusing.Return(copy);
         Assert.Equal(0, tight.Used);
         Assert.NotSame(copy, refusing.Rent<double>("sum(exp(x) * x)", inputs, limits));
+    }
+}
+
+/// <summary>A refused upload is answered and the connection kept for the client's next request.</summary>
+[Collection(Isolated.Name)]
+public sealed class UploadConnectionTests
+{
+    [Fact]
+    public async Task After_a_rejected_csv_the_next_pipelined_request_on_the_same_connection_is_answered()
+    {
+        await using var factory = new ShutdownTests.KestrelFactory();
+        factory.StartServer();
+        var address = factory.CreateClient().BaseAddress!;
+        using var timeout = Jobs.Timeout(30);
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await socket.ConnectAsync("127.0.0.1", address.Port, timeout.Token);
+        var csv = "x,y\n1,2\n3,oops\n" + string.Concat(Enumerable.Repeat("5,6\n", 20_000));
+        var requests = $"POST /datasets HTTP/1.1\r\nHost: {address.Authority}\r\nContent-Type: text/csv\r\nContent-Length: {Encoding.ASCII.GetByteCount(csv)}\r\n\r\n{csv}"
+            + $"GET /health/live HTTP/1.1\r\nHost: {address.Authority}\r\n\r\n";
+        await socket.SendAsync(Encoding.ASCII.GetBytes(requests), timeout.Token);
+
+        var received = new StringBuilder();
+        var buffer = new byte[65536];
+        while (!received.ToString().Contains("Healthy"))
+        {
+            var count = await socket.ReceiveAsync(buffer, timeout.Token);
+            Assert.True(count > 0, $"the connection was closed after: {received}");
+            received.Append(Encoding.ASCII.GetString(buffer, 0, count));
+        }
+        var text = received.ToString();
+        Assert.StartsWith("HTTP/1.1 400", text);
+        Assert.Contains("not-a-number", text);
+        Assert.Contains("HTTP/1.1 200", text[text.IndexOf("not-a-number", StringComparison.Ordinal)..]);
     }
 }
