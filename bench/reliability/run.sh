@@ -5,7 +5,7 @@
 #      memory budget sampled every 10 s;
 #   2. cost per subscriber: one 20,000-iteration job with 0, 1, 10 and 100 subscribers reading its stream,
 #      reporting the job's wall time, the process's CPU time and the bytes each subscriber received.
-# Usage: bench/reliability/run.sh [seconds of mixed load, default 300]
+# Usage: bench/reliability/run.sh [seconds of mixed load, default 300; 0 measures only the cost per subscriber]
 # Prints Markdown tables for docs/reliability.md.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -41,29 +41,35 @@ with open(sys.argv[1], "w") as f:
         f.write(f"{x:.6f},{1 + x + random.gauss(0, 0.3):.6f}\n")
 EOF
 
+if [ "$seconds" -gt 0 ]; then
 echo "## Mixed load, ${seconds} s"
 echo
 echo "| t (s) | RSS (MB) | jobs done | /gradient requests | uploads |"
 echo "|---|---|---|---|---|"
 deadline=$(( $(date +%s) + seconds ))
 ( while [ "$(date +%s)" -lt "$deadline" ]; do id=$(start_job 100000 1); [ "$id" != null ] && wait_job "$id" && echo x >>"$work/jobs"; done ) &
+loops="$!"
 ( while [ "$(date +%s)" -lt "$deadline" ]; do
     curl -s "$base/gradient" -H 'Content-Type: application/json' \
       -d '{"expression": "0.2*x1^2 + 0.2*x2^2 - 5", "parameters": {"x1": 2, "x2": 2}}' >/dev/null && echo x >>"$work/gradient"
   done ) &
+loops="$loops $!"
 ( while [ "$(date +%s)" -lt "$deadline" ]; do
     id=$(curl -s "$base/datasets" -H 'Content-Type: text/csv' --data-binary @"$work/data.csv" | jq -r .id)
     [ "$id" != null ] && curl -s -X DELETE "$base/datasets/$id" >/dev/null && echo x >>"$work/uploads"
     latest=$(curl -s "$base/minimize?limit=1" | jq -r '.[0].id // empty')
     [ -n "$latest" ] && curl -s -N --max-time 5 "$base/minimize/$latest/events" >/dev/null || true
   done ) &
+loops="$loops $!"
 started=$(date +%s)
 while [ "$(date +%s)" -lt "$deadline" ]; do
   sleep 10
   count() { [ -f "$1" ] && wc -l <"$1" || echo 0; }
   echo "| $(( $(date +%s) - started )) | $(rss_mb) | $(count "$work/jobs") | $(count "$work/gradient") | $(count "$work/uploads") |"
 done
-wait 2>/dev/null || true
+# shellcheck disable=SC2086
+wait $loops 2>/dev/null || true
+fi
 
 echo
 echo "## Cost per subscriber (one 20,000-iteration job, recordEvery 1)"
@@ -73,9 +79,11 @@ echo "|---|---|---|---|"
 for n in 0 1 10 100; do
   before=$(cpu_ticks)
   id=$(start_job 20000 1)
-  for i in $(seq "$n"); do curl -s -N "$base/minimize/$id/events" -o "$work/sub.$i" & done
+  subscribers=""
+  for i in $(seq "$n"); do curl -s -N "$base/minimize/$id/events" -o "$work/sub.$i" & subscribers="$subscribers $!"; done
   wait_job "$id"
-  wait
+  # shellcheck disable=SC2086
+  [ -z "$subscribers" ] || wait $subscribers
   after=$(cpu_ticks)
   wall=$(curl -s "$base/minimize/$id" | jq -r .elapsedSeconds)
   bytes=$( [ "$n" -gt 0 ] && stat -c %s "$work/sub.1" || echo 0)

@@ -9,9 +9,9 @@ public sealed class MemoryOptions
 
     /// <summary>
     /// Bytes that everything the service retains may take together: event logs, stored datasets, the data and
-    /// tapes of accepted jobs, pooled tapes. The default leaves room for the runtime in a 2 GB container.
+    /// tapes of accepted jobs, pooled tapes. The default leaves room for the runtime and the garbage collector's headroom in a 2 GB container.
     /// </summary>
-    public long BudgetBytes { get; set; } = 1024L * 1024 * 1024;
+    public long BudgetBytes { get; set; } = 512L * 1024 * 1024;
 }
 
 /// <summary>
