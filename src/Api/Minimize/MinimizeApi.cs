@@ -113,12 +113,12 @@ public static class MinimizeApi
     public static Results<Ok<MinimizeJob>, ProblemHttpResult> GetMinimizeJob(string id, HttpContext context, MinimizeJobs jobs) =>
         jobs.Store.Find(id, context.Owner()) is { } job ? TypedResults.Ok(job) : NotFound(id).ToResult();
 
-    public static Results<TraceResult, ProblemHttpResult> GetMinimizeTrace(string id, HttpContext context, MinimizeJobs jobs)
+    public static async Task<Results<TraceResult, ProblemHttpResult>> GetMinimizeTrace(string id, HttpContext context, MinimizeJobs jobs)
     {
         if (jobs.Store.Events(id, context.Owner()) is not { } log) return NotFound(id).ToResult();
         if (log.IsEvicted) return Evicted(id).ToResult();
         var wantsCsv = context.Request.GetTypedHeaders().Accept.Any(a => a.MediaType.Equals("text/csv", StringComparison.OrdinalIgnoreCase));
-        return new TraceResult(log.Snapshot().Where(f => f.Kind == EventKind.Iteration).ToList(), wantsCsv);
+        return new TraceResult((await log.SnapshotAsync(context.RequestAborted)).Where(f => f.Kind == EventKind.Iteration).ToList(), wantsCsv);
     }
 
     public static Results<EventStreamResult, NoContent, ProblemHttpResult> StreamMinimizeEvents(
