@@ -152,6 +152,76 @@ public sealed class RedisStoreTests(RedisServer redis) : IClassFixture<RedisServ
     }
 
     [Fact]
+    public async Task DecimatedLogIsThinnedInRedisAsInMemory()
+    {
+        using var memory = new AutogradApiFactory().WithSettings(("Minimize:MaxEventsPerJob", "100"));
+        using var a = new AutogradApiFactory().WithSettings(("Store:Redis", redis.ConnectionString), ("Minimize:MaxEventsPerJob", "100"));
+        using var b = Host();
+        using var timeout = Jobs.Timeout(60);
+        var body = Jobs.Tutorial(("includeGradient", null));
+
+        var inMemory = await Jobs.Start(memory.CreateClient(), body, timeout.Token);
+        await Jobs.ReadAll(memory.CreateClient(), inMemory.Id, timeout.Token);
+        var job = await Jobs.Start(a.CreateClient(), body, timeout.Token);
+        var live = await Jobs.ReadAll(b.CreateClient(), job.Id, timeout.Token);
+
+        var trace = await Datasets.TraceJson(b.CreateClient(), job.Id, timeout.Token);
+        Assert.Equal(await Datasets.TraceJson(memory.CreateClient(), inMemory.Id, timeout.Token), trace);
+        var finished = await Jobs.Get(b.CreateClient(), job.Id, timeout.Token);
+        Assert.True(finished.Decimated);
+        Assert.Equal(finished.RecordedIterations, Datasets.Trace(trace).Length);
+        var numbers = live.Iterations().Select(p => p.Iteration).ToList();
+        Assert.True(numbers.SequenceEqual(numbers.Order()) && numbers.Distinct().Count() == numbers.Count, "iterations strictly increase");
+        Assert.Equal(1000, numbers[^1]);
+        var late = await Jobs.ReadAll(a.CreateClient(), job.Id, timeout.Token);
+        Assert.Equal(Datasets.Trace(trace).Select(p => p.Iteration), late.Iterations().Select(p => p.Iteration));
+        Assert.Contains(late, e => e.Type == "decimated");
+    }
+
+    [Fact]
+    public async Task WithApiKeysAJobAndADatasetBelongToTheirKeyOnEveryHost()
+    {
+        const string keyA = "redis-key-of-team-a", keyB = "redis-key-of-team-b";
+        static string Hash(string key) =>
+            Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(key))).ToLowerInvariant();
+        (string, string)[] settings =
+        [
+            ("Store:Redis", redis.ConnectionString),
+            ("Auth:ApiKeys:0:Name", "redis-team-a"), ("Auth:ApiKeys:0:Sha256", Hash(keyA)),
+            ("Auth:ApiKeys:1:Name", "redis-team-b"), ("Auth:ApiKeys:1:Sha256", Hash(keyB)),
+        ];
+        using var a = new AutogradApiFactory().WithSettings(settings);
+        using var b = new AutogradApiFactory().WithSettings(settings);
+        using var timeout = Jobs.Timeout(60);
+        HttpClient Client(WebApplicationFactory<Program> host, string key)
+        {
+            var client = host.CreateClient();
+            client.DefaultRequestHeaders.Add("X-Api-Key", key);
+            return client;
+        }
+        var (ownerOnA, ownerOnB, otherOnB) = (Client(a, keyA), Client(b, keyA), Client(b, keyB));
+
+        var dataset = await Datasets.CreateCsv(ownerOnA, "x,y\n0,1\n1,2\n2,3\n", timeout.Token);
+        var job = await Datasets.RunOk(ownerOnA, Datasets.LabFit(dataset.Id, Datasets.Sgd(0.05), 50), timeout.Token);
+
+        Assert.Equal(JobStatus.Succeeded, (await Jobs.Get(ownerOnB, job.Id, timeout.Token)).Status);
+        Assert.Equal(3, (await Datasets.Get(ownerOnB, dataset.Id, timeout.Token)).Rows);
+        foreach (var path in new[] { $"/minimize/{job.Id}", $"/minimize/{job.Id}/trace", $"/minimize/{job.Id}/events", $"/datasets/{dataset.Id}" })
+        {
+            using var response = await otherOnB.GetAsync(path, timeout.Token);
+            Assert.True(response.StatusCode == HttpStatusCode.NotFound, $"{path} for another key: expected 404, got {(int)response.StatusCode}");
+        }
+        using (var cancel = await otherOnB.DeleteAsync($"/minimize/{job.Id}", timeout.Token))
+            Assert.Equal(HttpStatusCode.NotFound, cancel.StatusCode);
+        Assert.DoesNotContain(JsonSerializer.Deserialize<MinimizeJob[]>(await otherOnB.GetStringAsync("/minimize", timeout.Token), Api.Json)!,
+            j => j.Id == job.Id);
+        Assert.Contains(JsonSerializer.Deserialize<MinimizeJob[]>(await ownerOnB.GetStringAsync("/minimize", timeout.Token), Api.Json)!,
+            j => j.Id == job.Id);
+        Assert.DoesNotContain(JsonSerializer.Deserialize<DatasetInfo[]>(await otherOnB.GetStringAsync("/datasets", timeout.Token), Api.Json)!,
+            d => d.Id == dataset.Id);
+    }
+
+    [Fact]
     public async Task UnknownJobIsNotFoundOnEveryHost()
     {
         using var a = Host();
