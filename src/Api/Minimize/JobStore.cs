@@ -23,6 +23,14 @@ public interface IJobStore
     IEventLog? Events(string id);
     IEventLog? Events(string id, string? owner);
     IReadOnlyList<MinimizeJob> Recent(int limit, string? owner);
+
+    // Requests read through these: a remote store answers them without holding a thread (blocking thread-pool threads
+    // on a multiplexer starves the very threads that complete its answers).
+    ValueTask<MinimizeJob?> FindAsync(string id, string? owner);
+    ValueTask<IEventLog?> EventsAsync(string id, string? owner);
+    ValueTask<IReadOnlyList<MinimizeJob>> RecentAsync(int limit, string? owner);
+    ValueTask AddAsync(MinimizeJob job, string? owner);
+
     /// <summary>Forgets finished jobs past the retention count and age.</summary>
     void Prune();
 
@@ -75,7 +83,19 @@ public sealed class InMemoryJobStore : IJobStore
 
     public IEventLog? Events(string id, string? owner) => _jobs.TryGetValue(id, out var entry) && entry.Owner == owner ? entry.Log : null;
 
-    /// <summary>One process holds every job: <see cref="MinimizeJobs.Cancel"/> has already cancelled it locally.</summary>
+    public ValueTask<MinimizeJob?> FindAsync(string id, string? owner) => ValueTask.FromResult(Find(id, owner));
+
+    public ValueTask<IEventLog?> EventsAsync(string id, string? owner) => ValueTask.FromResult(Events(id, owner));
+
+    public ValueTask<IReadOnlyList<MinimizeJob>> RecentAsync(int limit, string? owner) => ValueTask.FromResult(Recent(limit, owner));
+
+    public ValueTask AddAsync(MinimizeJob job, string? owner)
+    {
+        Add(job, owner);
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>One process holds every job: <see cref="MinimizeJobs.CancelAsync"/> has already cancelled it locally.</summary>
     public void RequestCancellation(string id)
     {
     }

@@ -82,7 +82,7 @@ public sealed class MinimizeJobs
     /// <summary>Validates and compiles the request, then queues it.</summary>
     /// <exception cref="ProblemException">400/413 for a bad request, 429 when the queue is full, 503 while shutting down.</exception>
     /// <param name="owner">The API key's owner the job belongs to; null when the service runs without keys.</param>
-    public MinimizeJob Submit(MinimizeRequest request, string? owner)
+    public async Task<MinimizeJob> SubmitAsync(MinimizeRequest request, string? owner)
     {
         if (_stopping.IsCancellationRequested)
             throw new ProblemException(503, "shutting-down", "The service is shutting down", "The service is shutting down and takes no new jobs; retry against another instance.");
@@ -134,7 +134,7 @@ public sealed class MinimizeJobs
             job.Optimizer, Activity.Current?.Context ?? default);
         try
         {
-            _store.Add(job, owner);
+            await _store.AddAsync(job, owner);
         }
         catch
         {
@@ -152,9 +152,9 @@ public sealed class MinimizeJobs
     }
 
     /// <summary>Requests cancellation; false if the job is unknown. Idempotent.</summary>
-    public bool Cancel(string id, string? owner)
+    public async Task<bool> CancelAsync(string id, string? owner)
     {
-        if (_store.Find(id, owner) is null) return false;
+        if (await _store.FindAsync(id, owner) is null) return false;
         // Another process sharing the store may hold the job: ask them all.
         if (!CancelLocal(id)) _store.RequestCancellation(id);
         return true;
@@ -196,8 +196,8 @@ public sealed class MinimizeJobs
     /// <summary>Waits until the job has finished or the timeout passes; returns the job's latest state.</summary>
     public async Task<MinimizeJob?> WaitAsync(string id, string? owner, TimeSpan timeout, CancellationToken cancellation)
     {
-        if (_store.Events(id, owner) is { } log) await log.WaitClosedAsync(timeout, cancellation);
-        return _store.Find(id, owner);
+        if (await _store.EventsAsync(id, owner) is { } log) await log.WaitClosedAsync(timeout, cancellation);
+        return await _store.FindAsync(id, owner);
     }
 
     /// <summary>

@@ -73,9 +73,12 @@ public sealed class RedisDatasetStore(RedisConnection redis, IOptions<DatasetOpt
         return dataset;
     }
 
-    public Dataset? Find(string id, string? owner)
+    public Dataset? Find(string id, string? owner) => Read(id, owner, redis.Database.HashGetAll(Key(id)));
+
+    public async ValueTask<Dataset?> FindAsync(string id, string? owner) => Read(id, owner, await redis.Database.HashGetAllAsync(Key(id)));
+
+    static Dataset? Read(string id, string? owner, HashEntry[] fields)
     {
-        var fields = redis.Database.HashGetAll(Key(id));
         if (fields.Length == 0) return null;
         var values = fields.ToDictionary(f => f.Name.ToString(), f => f.Value);
         string? storedOwner = values.TryGetValue("owner", out var o) ? o.ToString() : null;
@@ -87,10 +90,15 @@ public sealed class RedisDatasetStore(RedisConnection redis, IOptions<DatasetOpt
         return new Dataset(id, names, columns, DateTimeOffset.FromUnixTimeMilliseconds((long)values["created"]));
     }
 
-    public IReadOnlyList<Dataset> List(string? owner)
+    public IReadOnlyList<Dataset> List(string? owner) => ListAsync(owner).AsTask().GetAwaiter().GetResult();
+
+    public async ValueTask<IReadOnlyList<Dataset>> ListAsync(string? owner)
     {
-        var ids = redis.Database.SortedSetRangeByRank(IndexKey(owner), order: Order.Descending);
-        return ids.Select(id => Find(id.ToString(), owner)).OfType<Dataset>().ToList();
+        var ids = await redis.Database.SortedSetRangeByRankAsync(IndexKey(owner), order: Order.Descending);
+        var datasets = new List<Dataset>(ids.Length);
+        foreach (var id in ids)
+            if (await FindAsync(id.ToString(), owner) is { } dataset) datasets.Add(dataset);
+        return datasets;
     }
 
     public bool Delete(string id, string? owner)

@@ -46,7 +46,23 @@ public sealed class RedisJobStore : IJobStore
         transaction.Execute();
     }
 
+    public async ValueTask AddAsync(MinimizeJob job, string? owner)
+    {
+        var transaction = _redis.Database.CreateTransaction();
+        _ = transaction.StringSetAsync(JobKey(job.Id), Serialize(new Stored(owner, job)));
+        _ = transaction.SortedSetAddAsync(IndexKey(owner), job.Id, job.CreatedAt.ToUnixTimeMilliseconds());
+        await transaction.ExecuteAsync();
+    }
+
     public MinimizeJob? Find(string id) => Read(id)?.Job;
+
+    public async ValueTask<MinimizeJob?> FindAsync(string id, string? owner)
+    {
+        var value = await _redis.Database.StringGetAsync(JobKey(id));
+        return !value.IsNull && Deserialize(value) is { } stored && stored.Owner == owner ? stored.Job : null;
+    }
+
+    public async ValueTask<IEventLog?> EventsAsync(string id, string? owner) => await FindAsync(id, owner) is null ? null : Log(id);
 
     public MinimizeJob? Find(string id, string? owner) => Read(id) is { } stored && stored.Owner == owner ? stored.Job : null;
 
@@ -86,7 +102,9 @@ public sealed class RedisJobStore : IJobStore
 
     RedisEventLog Log(string id) => new(id, _redis, _wakeups, _ttl);
 
-    public IReadOnlyList<MinimizeJob> Recent(int limit, string? owner)
+    public IReadOnlyList<MinimizeJob> Recent(int limit, string? owner) => RecentAsync(limit, owner).AsTask().GetAwaiter().GetResult();
+
+    public async ValueTask<IReadOnlyList<MinimizeJob>> RecentAsync(int limit, string? owner)
     {
         var database = _redis.Database;
         var index = IndexKey(owner);
@@ -94,9 +112,9 @@ public sealed class RedisJobStore : IJobStore
         var expired = new List<RedisValue>();
         for (long start = 0; jobs.Count < limit; start += limit)
         {
-            var ids = database.SortedSetRangeByRank(index, start, start + limit - 1, Order.Descending);
+            var ids = await database.SortedSetRangeByRankAsync(index, start, start + limit - 1, Order.Descending);
             if (ids.Length == 0) break;
-            var values = database.StringGet(ids.Select(id => JobKey(id.ToString())).ToArray());
+            var values = await database.StringGetAsync(ids.Select(id => JobKey(id.ToString())).ToArray());
             for (var i = 0; i < ids.Length && jobs.Count < limit; i++)
             {
                 if (values[i].IsNull)
