@@ -312,6 +312,46 @@ public sealed class RedisOutageTests : IDisposable
         Assert.Equal(10, after.Iteration);
     }
 
+    [Fact]
+    public async Task HostsStartedWhileRedisIsDownAreNotReadyUntilItComesAndThenShareJobs()
+    {
+        _redis.Stop();
+        using var a = new AutogradApiFactory().WithSettings(("Store:Redis", _redis.ConnectionString));
+        using var b = new AutogradApiFactory().WithSettings(("Store:Redis", _redis.ConnectionString));
+        using var timeout = Jobs.Timeout(90);
+        var (clientA, clientB) = (a.CreateClient(), b.CreateClient());
+        foreach (var client in new[] { clientA, clientB })
+        {
+            using var ready = await client.GetAsync("/health/ready", timeout.Token);
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+            using var live = await client.GetAsync("/health/live", timeout.Token);
+            Assert.Equal(HttpStatusCode.OK, live.StatusCode);
+        }
+
+        _redis.Start();
+        foreach (var client in new[] { clientA, clientB })
+            await Poll(async () =>
+            {
+                using var ready = await client.GetAsync("/health/ready", timeout.Token);
+                return ready.StatusCode == HttpStatusCode.OK;
+            }, timeout.Token);
+
+        // Cancelling on B reaches A only through the subscription made while Redis was down.
+        var job = await Jobs.Start(clientA, Jobs.Long(), timeout.Token);
+        try
+        {
+            await Jobs.WaitUntilRunning(clientB, job.Id, timeout.Token);
+            using (var cancel = await clientB.DeleteAsync($"/minimize/{job.Id}", timeout.Token))
+                Assert.Equal(HttpStatusCode.OK, cancel.StatusCode);
+            var cancelled = await Jobs.WaitFor(clientB, job.Id, j => j.FinishedAt is not null, timeout.Token);
+            Assert.Equal(JobStatus.Cancelled, cancelled.Status);
+        }
+        finally
+        {
+            await Jobs.CancelQuietly(clientA, job.Id);
+        }
+    }
+
     static async Task Poll(Func<Task<bool>> condition, CancellationToken cancellation)
     {
         while (!await condition()) await Task.Delay(50, cancellation);
