@@ -17,6 +17,9 @@ public sealed class AutogradApiFactory : WebApplicationFactory<Program>
         builder.UseEnvironment(EnvironmentName);
         // Keep the test output readable: only warnings and errors from the service's own logging.
         builder.UseSetting("Serilog:MinimumLevel:Default", "Warning");
+        // AUTOGRAD_TEST_REDIS=host:port runs these hosts on that Redis instead of memory (a manual check of the
+        // suite against the shared store; tests that count jobs or datasets globally expect a store of their own).
+        if (Environment.GetEnvironmentVariable("AUTOGRAD_TEST_REDIS") is { Length: > 0 } redis) builder.UseSetting("Store:Redis", redis);
     }
 
     /// <summary>

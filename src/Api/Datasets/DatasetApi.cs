@@ -110,11 +110,11 @@ public static class DatasetApi
         }
     }
 
-    public static Ok<DatasetInfo[]> ListDatasets(HttpContext context, IDatasetStore store) =>
-        TypedResults.Ok(store.List(context.Owner()).Select(d => d.ToInfo()).ToArray());
+    public static async Task<Ok<DatasetInfo[]>> ListDatasets(HttpContext context, IDatasetStore store) =>
+        TypedResults.Ok((await store.ListAsync(context.Owner())).Select(d => d.ToInfo()).ToArray());
 
-    public static Results<Ok<DatasetInfo>, ProblemHttpResult> GetDataset(string id, HttpContext context, IDatasetStore store) =>
-        store.Find(id, context.Owner()) is { } dataset ? TypedResults.Ok(dataset.ToInfo()) : NotFound(id).ToResult();
+    public static async Task<Results<Ok<DatasetInfo>, ProblemHttpResult>> GetDataset(string id, HttpContext context, IDatasetStore store) =>
+        await store.FindAsync(id, context.Owner()) is { } dataset ? TypedResults.Ok(dataset.ToInfo()) : NotFound(id).ToResult();
 
     public static Results<NoContent, ProblemHttpResult> DeleteDataset(string id, HttpContext context, IDatasetStore store) =>
         store.Delete(id, context.Owner()) ? TypedResults.NoContent() : NotFound(id).ToResult();

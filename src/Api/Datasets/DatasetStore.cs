@@ -19,6 +19,10 @@ public interface IDatasetStore
     bool Delete(string id, string? owner);
     /// <summary>Bytes all stored columns take.</summary>
     long Bytes { get; }
+
+    // Requests read through these: a remote store answers them without holding a thread.
+    ValueTask<Dataset?> FindAsync(string id, string? owner) => ValueTask.FromResult(Find(id, owner));
+    ValueTask<IReadOnlyList<Dataset>> ListAsync(string? owner) => ValueTask.FromResult(List(owner));
 }
 
 public sealed class InMemoryDatasetStore(IOptions<DatasetOptions> options, TimeProvider clock, MemoryBudget budget) : IDatasetStore

@@ -17,12 +17,15 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problemDetail
         var problem = exception switch
         {
             ProblemException p => p,
+            _ when Redis.StoreRegistration.IsUnavailable(exception) => Redis.StoreRegistration.Unavailable(),
             BadHttpRequestException bad => FromBadRequest(bad, RequestContract(context)),
             _ => null,
         };
         if (problem is null) return false;
 
         context.Response.StatusCode = problem.Status;
+        if (problem.Extensions.TryGetValue("retryAfterSeconds", out var retry) && retry is not null)
+            context.Response.Headers.RetryAfter = Convert.ToString(retry, System.Globalization.CultureInfo.InvariantCulture);
         var details = new ProblemDetails
         {
             Status = problem.Status,

@@ -1,6 +1,7 @@
 using Autograd.Api.Datasets;
 using Autograd.Api.Gradients;
 using Autograd.Api.Minimize;
+using Autograd.Api.Redis;
 using Autograd.Expressions;
 using Microsoft.Extensions.Options;
 
@@ -32,12 +33,11 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<SurfaceService>();
 
         services.AddOptions<DatasetOptions>().BindConfiguration(DatasetOptions.Section);
-        services.AddSingleton<IDatasetStore, InMemoryDatasetStore>();
         services.AddSingleton<DatasetApi.UploadSlots>();
 
         services.AddOptions<MinimizeOptions>().BindConfiguration(MinimizeOptions.Section);
         services.AddSingleton(TimeProvider.System);
-        services.AddSingleton<IJobStore, InMemoryJobStore>();
+        services.AddStores();
         services.AddSingleton<MinimizeJobs>();
         services.AddSingleton<StreamMetrics>();
         services.AddHostedService<MinimizeWorkers>();

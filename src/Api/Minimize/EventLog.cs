@@ -26,7 +26,7 @@ public readonly record struct EventRead(long Cursor, bool Ended, bool Evicted, T
 /// so an event is serialised once whatever the number of subscribers. Readers never block the writer: they
 /// wait on a signal that the next append completes.
 /// </summary>
-public sealed class EventLog(MemoryBudget budget)
+public sealed class EventLog(MemoryBudget budget) : IEventLog
 {
     /// <summary>Below the large-object heap's threshold, so that chunks are compacted like any small object.</summary>
     public const int ChunkBytes = 64 * 1024;
@@ -191,6 +191,11 @@ public sealed class EventLog(MemoryBudget budget)
             return new EventRead(cursor, false, false, _changed.Task);
         }
     }
+
+    public ValueTask<EventRead> ReadAfterAsync(long afterSequence, int afterIteration, List<EventFrame> frames, CancellationToken cancellation = default) =>
+        ValueTask.FromResult(ReadAfter(afterSequence, afterIteration, frames));
+
+    public ValueTask<List<EventFrame>> SnapshotAsync(CancellationToken cancellation = default) => ValueTask.FromResult(Snapshot());
 
     /// <summary>Every event held, in order.</summary>
     public List<EventFrame> Snapshot()

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using Microsoft.AspNetCore.Http.Features;
 
 namespace Autograd.Api.Minimize;
@@ -11,7 +12,7 @@ namespace Autograd.Api.Minimize;
 /// Written here rather than with TypedResults.ServerSentEvents because that has no way to send the comment
 /// lines that keep an idle connection open through proxies (dotnet/aspnetcore#65103).
 /// </summary>
-public sealed class EventStreamResult(EventLog log, long afterSequence, int afterIteration, TimeSpan keepAlive, TimeSpan writeTimeout) : IResult
+public sealed class EventStreamResult(IEventLog log, long afterSequence, int afterIteration, TimeSpan keepAlive, TimeSpan writeTimeout) : IResult
 {
     public const int ReconnectMilliseconds = 2000;
 
@@ -39,6 +40,7 @@ public sealed class EventStreamResult(EventLog log, long afterSequence, int afte
         using var cancellation = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, shutdown.Token, writeDeadline.Token);
         var token = cancellation.Token;
         var frames = new List<EventFrame>();
+        var lastSent = Stopwatch.GetTimestamp();
         var streams = context.RequestServices.GetService<StreamMetrics>();
         streams?.Opened();
         try
@@ -48,7 +50,7 @@ public sealed class EventStreamResult(EventLog log, long afterSequence, int afte
             while (true)
             {
                 frames.Clear();
-                var read = log.ReadAfter(cursor, afterIteration, frames);
+                var read = await log.ReadAfterAsync(cursor, afterIteration, frames, token);
                 if (frames.Count > 0)
                 {
                     foreach (var frame in frames) response.BodyWriter.Write(frame.Frame.Span);
@@ -58,10 +60,16 @@ public sealed class EventStreamResult(EventLog log, long afterSequence, int afte
                 cursor = read.Cursor;
                 if (read.Ended) return;
                 if (read.Changed.IsCompleted) continue;
-                var idle = Task.Delay(keepAlive, token);
-                if (await Task.WhenAny(read.Changed, idle) == idle)
+                // Counted from the last write, not from this wait: a store whose readers wake up periodically
+                // (Redis re-reads every half second) must not put the keep-alive off for ever.
+                var idle = keepAlive - Stopwatch.GetElapsedTime(lastSent);
+                try
                 {
-                    await idle;
+                    if (idle <= TimeSpan.Zero) throw new TimeoutException();
+                    await read.Changed.WaitAsync(idle, token);
+                }
+                catch (TimeoutException)
+                {
                     await Send(KeepAlive);
                 }
             }
@@ -69,6 +77,13 @@ public sealed class EventStreamResult(EventLog log, long afterSequence, int afte
         catch (OperationCanceledException) when (token.IsCancellationRequested)
         {
             // The client went away (the job goes on), or did not read in time, or the service is stopping: let go of the connection.
+            if (!context.RequestAborted.IsCancellationRequested) context.Abort();
+        }
+        catch (Exception e) when (Redis.StoreRegistration.IsUnavailable(e))
+        {
+            // The shared store went away mid-stream: end the stream (the client reconnects with Last-Event-ID), the job goes on.
+            context.RequestServices.GetRequiredService<ILogger<EventStreamResult>>()
+                .LogWarning("An event stream ended because the store is unreachable: {Message}", e.Message);
             if (!context.RequestAborted.IsCancellationRequested) context.Abort();
         }
         finally
@@ -83,6 +98,7 @@ public sealed class EventStreamResult(EventLog log, long afterSequence, int afte
             var flushed = await response.BodyWriter.FlushAsync(token);
             writeDeadline.CancelAfter(Timeout.InfiniteTimeSpan);
             if (flushed.IsCanceled) throw new OperationCanceledException(token);
+            lastSent = Stopwatch.GetTimestamp();
         }
     }
 }

@@ -16,7 +16,7 @@ public sealed class JobProgress
 
     readonly string _jobId;
     readonly IJobStore _store;
-    readonly EventLog _log;
+    readonly IEventLog _log;
     readonly int _maxEvents;
     readonly long _maxBytes;
     readonly TimeProvider _clock;
@@ -28,7 +28,7 @@ public sealed class JobProgress
     int _dataOffset;
     int _pendingIteration;
 
-    public JobProgress(string jobId, IJobStore store, EventLog log, int recordEvery, int maxEvents, long maxBytes, TimeProvider clock,
+    public JobProgress(string jobId, IJobStore store, IEventLog log, int recordEvery, int maxEvents, long maxBytes, TimeProvider clock,
         JsonSerializerOptions json)
     {
         (_jobId, _store, _log, _maxEvents, _maxBytes, _clock, _json) = (jobId, store, log, maxEvents, maxBytes, clock, json);
@@ -107,7 +107,7 @@ public sealed class JobProgress
     }
 
     /// <summary>Appends an event whose data is a contract serialised as JSON: the rare events (decimated, completed).</summary>
-    public static void AppendJson<TData>(EventLog log, EventKind kind, string? id, TData data, JsonSerializerOptions json)
+    public static void AppendJson<TData>(IEventLog log, EventKind kind, string? id, TData data, JsonSerializerOptions json)
     {
         var frame = new ArrayBufferWriter<byte>(512);
         var offset = WriteHeader(frame, id, kind);

@@ -6,20 +6,39 @@ using Microsoft.Extensions.Options;
 namespace Autograd.Api.Minimize;
 
 /// <summary>
-/// Where jobs' state and event logs live. In-process memory is the default; a shared store lets replicas cooperate.
-/// Lookups that take an owner see only that owner's jobs (null: the service runs without API keys, one user).
+/// Where jobs' records and event logs live, described by what the service needs rather than how memory holds
+/// them, so that a remote store can honour it: create a record, read it, update it by a function (a store retries
+/// the function on a concurrent change), list the recent ones, expire the finished ones, hand out a job's event
+/// log, and tell every process sharing the store that a job is to be cancelled. In-process memory is the default;
+/// Redis (<see cref="Autograd.Api.Redis.RedisJobStore"/>) lets replicas share jobs. Lookups that take an owner see only that
+/// owner's jobs (null: the service runs without API keys, one user).
 /// </summary>
 public interface IJobStore
 {
     void Add(MinimizeJob job, string? owner);
     MinimizeJob? Find(string id);
     MinimizeJob? Find(string id, string? owner);
+    /// <summary>Replaces the record with <c>change(current)</c>; nothing if the job is unknown. <paramref name="change"/> may run more than once.</summary>
     void Update(string id, Func<MinimizeJob, MinimizeJob> change);
-    EventLog? Events(string id);
-    EventLog? Events(string id, string? owner);
+    IEventLog? Events(string id);
+    IEventLog? Events(string id, string? owner);
     IReadOnlyList<MinimizeJob> Recent(int limit, string? owner);
+
+    // Requests read through these: a remote store answers them without holding a thread (blocking thread-pool threads
+    // on a multiplexer starves the very threads that complete its answers).
+    ValueTask<MinimizeJob?> FindAsync(string id, string? owner);
+    ValueTask<IEventLog?> EventsAsync(string id, string? owner);
+    ValueTask<IReadOnlyList<MinimizeJob>> RecentAsync(int limit, string? owner);
+    ValueTask AddAsync(MinimizeJob job, string? owner);
+
     /// <summary>Forgets finished jobs past the retention count and age.</summary>
     void Prune();
+
+    /// <summary>Asks every process sharing this store to cancel the job if it holds it (idempotent, may be lost: a request).</summary>
+    void RequestCancellation(string id);
+
+    /// <summary>Registers what this process does when any process asks for a job to be cancelled.</summary>
+    void OnCancellationRequested(Action<string> cancel);
 }
 
 /// <summary>Job ids: 128-bit random GUIDs (122 random bits), so that an id cannot be guessed.</summary>
@@ -60,9 +79,30 @@ public sealed class InMemoryJobStore : IJobStore
             if (_jobs.TryUpdate(id, entry with { Job = change(entry.Job) }, entry)) return;
     }
 
-    public EventLog? Events(string id) => _jobs.TryGetValue(id, out var entry) ? entry.Log : null;
+    public IEventLog? Events(string id) => _jobs.TryGetValue(id, out var entry) ? entry.Log : null;
 
-    public EventLog? Events(string id, string? owner) => _jobs.TryGetValue(id, out var entry) && entry.Owner == owner ? entry.Log : null;
+    public IEventLog? Events(string id, string? owner) => _jobs.TryGetValue(id, out var entry) && entry.Owner == owner ? entry.Log : null;
+
+    public ValueTask<MinimizeJob?> FindAsync(string id, string? owner) => ValueTask.FromResult(Find(id, owner));
+
+    public ValueTask<IEventLog?> EventsAsync(string id, string? owner) => ValueTask.FromResult(Events(id, owner));
+
+    public ValueTask<IReadOnlyList<MinimizeJob>> RecentAsync(int limit, string? owner) => ValueTask.FromResult(Recent(limit, owner));
+
+    public ValueTask AddAsync(MinimizeJob job, string? owner)
+    {
+        Add(job, owner);
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>One process holds every job: <see cref="MinimizeJobs.CancelAsync"/> has already cancelled it locally.</summary>
+    public void RequestCancellation(string id)
+    {
+    }
+
+    public void OnCancellationRequested(Action<string> cancel)
+    {
+    }
 
     public IReadOnlyList<MinimizeJob> Recent(int limit, string? owner) =>
         _jobs.Values.Where(e => e.Owner == owner).Select(e => e.Job).OrderByDescending(j => j.CreatedAt).Take(limit).ToList();

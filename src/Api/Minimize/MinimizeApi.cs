@@ -82,7 +82,7 @@ public static class MinimizeApi
         MinimizeJob job;
         try
         {
-            job = jobs.Submit(request, context.Owner());
+            job = await jobs.SubmitAsync(request, context.Owner());
         }
         catch (ProblemException problem)
         {
@@ -107,24 +107,24 @@ public static class MinimizeApi
         return TypedResults.Accepted(location, job);
     }
 
-    public static Ok<MinimizeJob[]> ListMinimizeJobs(HttpContext context, MinimizeJobs jobs, int limit = 50) =>
-        TypedResults.Ok(jobs.Store.Recent(Math.Clamp(limit, 1, 1000), context.Owner()).ToArray());
+    public static async Task<Ok<MinimizeJob[]>> ListMinimizeJobs(HttpContext context, MinimizeJobs jobs, int limit = 50) =>
+        TypedResults.Ok((await jobs.Store.RecentAsync(Math.Clamp(limit, 1, 1000), context.Owner())).ToArray());
 
-    public static Results<Ok<MinimizeJob>, ProblemHttpResult> GetMinimizeJob(string id, HttpContext context, MinimizeJobs jobs) =>
-        jobs.Store.Find(id, context.Owner()) is { } job ? TypedResults.Ok(job) : NotFound(id).ToResult();
+    public static async Task<Results<Ok<MinimizeJob>, ProblemHttpResult>> GetMinimizeJob(string id, HttpContext context, MinimizeJobs jobs) =>
+        await jobs.Store.FindAsync(id, context.Owner()) is { } job ? TypedResults.Ok(job) : NotFound(id).ToResult();
 
-    public static Results<TraceResult, ProblemHttpResult> GetMinimizeTrace(string id, HttpContext context, MinimizeJobs jobs)
+    public static async Task<Results<TraceResult, ProblemHttpResult>> GetMinimizeTrace(string id, HttpContext context, MinimizeJobs jobs)
     {
-        if (jobs.Store.Events(id, context.Owner()) is not { } log) return NotFound(id).ToResult();
+        if (await jobs.Store.EventsAsync(id, context.Owner()) is not { } log) return NotFound(id).ToResult();
         if (log.IsEvicted) return Evicted(id).ToResult();
         var wantsCsv = context.Request.GetTypedHeaders().Accept.Any(a => a.MediaType.Equals("text/csv", StringComparison.OrdinalIgnoreCase));
-        return new TraceResult(log.Snapshot().Where(f => f.Kind == EventKind.Iteration).ToList(), wantsCsv);
+        return new TraceResult((await log.SnapshotAsync(context.RequestAborted)).Where(f => f.Kind == EventKind.Iteration).ToList(), wantsCsv);
     }
 
-    public static Results<EventStreamResult, NoContent, ProblemHttpResult> StreamMinimizeEvents(
+    public static async Task<Results<EventStreamResult, NoContent, ProblemHttpResult>> StreamMinimizeEvents(
         string id, [FromHeader(Name = "Last-Event-ID")] string? lastEventId, HttpContext context, MinimizeJobs jobs, IOptions<MinimizeOptions> options)
     {
-        if (jobs.Store.Events(id, context.Owner()) is not { } log) return NotFound(id).ToResult();
+        if (await jobs.Store.EventsAsync(id, context.Owner()) is not { } log) return NotFound(id).ToResult();
         if (log.IsEvicted) return Evicted(id).ToResult();
         var lastIteration = 0;
         if (!string.IsNullOrWhiteSpace(lastEventId))
@@ -138,8 +138,8 @@ public static class MinimizeApi
             TimeSpan.FromSeconds(settings.StreamWriteTimeoutSeconds));
     }
 
-    public static Results<Ok<MinimizeJob>, ProblemHttpResult> CancelMinimize(string id, HttpContext context, MinimizeJobs jobs) =>
-        jobs.Cancel(id, context.Owner()) && jobs.Store.Find(id, context.Owner()) is { } job ? TypedResults.Ok(job) : NotFound(id).ToResult();
+    public static async Task<Results<Ok<MinimizeJob>, ProblemHttpResult>> CancelMinimize(string id, HttpContext context, MinimizeJobs jobs) =>
+        await jobs.CancelAsync(id, context.Owner()) && await jobs.Store.FindAsync(id, context.Owner()) is { } job ? TypedResults.Ok(job) : NotFound(id).ToResult();
 
     static ProblemException Evicted(string id) =>
         new(StatusCodes.Status410Gone, "events-evicted", "The job's recorded iterations were evicted",

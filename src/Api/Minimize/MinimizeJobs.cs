@@ -72,6 +72,7 @@ public sealed class MinimizeJobs
         _json = json.Value.SerializerOptions;
         _queue = Channel.CreateUnbounded<QueuedJob>();
         _stopping = lifetime.ApplicationStopping;
+        store.OnCancellationRequested(id => CancelLocal(id));
         _stopping.Register(() =>
         {
             foreach (var job in _active.Values) CancelQuietly(job);
@@ -83,7 +84,7 @@ public sealed class MinimizeJobs
     /// <summary>Validates and compiles the request, then queues it.</summary>
     /// <exception cref="ProblemException">400/413 for a bad request, 429 when the queue is full, 503 while shutting down.</exception>
     /// <param name="owner">The API key's owner the job belongs to; null when the service runs without keys.</param>
-    public MinimizeJob Submit(MinimizeRequest request, string? owner)
+    public async Task<MinimizeJob> SubmitAsync(MinimizeRequest request, string? owner)
     {
         if (_stopping.IsCancellationRequested)
             throw new ProblemException(503, "shutting-down", "The service is shutting down", "The service is shutting down and takes no new jobs; retry against another instance.");
@@ -133,7 +134,18 @@ public sealed class MinimizeJobs
         }
         var queued = new QueuedJob(job.Id, work, CancellationTokenSource.CreateLinkedTokenSource(_stopping), request.RecordEvery, _budget,
             job.Optimizer, Activity.Current?.Context ?? default, wallCapBinds: !(request.TimeLimitSeconds < _options.MaxWallSeconds));
-        _store.Add(job, owner);
+        try
+        {
+            await _store.AddAsync(job, owner);
+        }
+        catch
+        {
+            // The store is unreachable: give the place in the queue and the memory back before the 503.
+            Interlocked.Decrement(ref _waiting);
+            work.Release();
+            queued.Forget();
+            throw;
+        }
         _active[job.Id] = queued;
         _queue.Writer.TryWrite(queued);
         _log.LogInformation("Job {JobId} queued: {Optimizer} for up to {MaxIterations} iterations on {ExpressionLength}-character formula",
@@ -142,10 +154,18 @@ public sealed class MinimizeJobs
     }
 
     /// <summary>Requests cancellation; false if the job is unknown. Idempotent.</summary>
-    public bool Cancel(string id, string? owner)
+    public async Task<bool> CancelAsync(string id, string? owner)
     {
-        if (_store.Find(id, owner) is null) return false;
-        if (!_active.TryGetValue(id, out var job)) return true;
+        if (await _store.FindAsync(id, owner) is null) return false;
+        // Another process sharing the store may hold the job: ask them all.
+        if (!CancelLocal(id)) _store.RequestCancellation(id);
+        return true;
+    }
+
+    /// <summary>Cancels the job if this process holds it; false if it does not.</summary>
+    bool CancelLocal(string id)
+    {
+        if (!_active.TryGetValue(id, out var job)) return false;
         CancelQuietly(job);
         if (job.Claim())
         {
@@ -178,20 +198,8 @@ public sealed class MinimizeJobs
     /// <summary>Waits until the job has finished or the timeout passes; returns the job's latest state.</summary>
     public async Task<MinimizeJob?> WaitAsync(string id, string? owner, TimeSpan timeout, CancellationToken cancellation)
     {
-        var log = _store.Events(id, owner);
-        if (log is null) return _store.Find(id, owner);
-        using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
-        timer.CancelAfter(timeout);
-        var frames = new List<EventFrame>();
-        var cursor = long.MaxValue - 1;
-        while (!log.IsClosed)
-        {
-            var read = log.ReadAfter(cursor, int.MaxValue, frames);
-            if (read.Ended) break;
-            try { await read.Changed.WaitAsync(timer.Token); }
-            catch (OperationCanceledException) { break; }
-        }
-        return _store.Find(id, owner);
+        if (await _store.EventsAsync(id, owner) is { } log) await log.WaitClosedAsync(timeout, cancellation);
+        return await _store.FindAsync(id, owner);
     }
 
     /// <summary>
@@ -207,7 +215,16 @@ public sealed class MinimizeJobs
                 var job = _queue.Reader.ReadAsync(stopping).AsTask().GetAwaiter().GetResult();
                 if (!job.Claim()) continue;
                 Interlocked.Decrement(ref _waiting);
-                Execute(job);
+                try
+                {
+                    Execute(job);
+                }
+                catch (Exception e) when (e is not OperationCanceledException || !stopping.IsCancellationRequested)
+                {
+                    // A store that became unreachable while the job ran or finished: the worker carries on with the next job.
+                    _log.LogError(e, "Job {JobId} could not be finished in the store", job.Id);
+                    _active.TryRemove(job.Id, out _);
+                }
                 job.Forget();
             }
         }
@@ -226,11 +243,18 @@ public sealed class MinimizeJobs
             job.Work.Release();
             job.Forget();
             _active.TryRemove(job.Id, out _);
-            Finish(job, new MinimizeCompleted
+            try
             {
-                Status = JobStatus.Cancelled, StopReason = StopReasonCode.Cancelled, Converged = false, Iterations = 0,
-                Message = "Cancelled before it started: the service is shutting down.",
-            });
+                Finish(job, new MinimizeCompleted
+                {
+                    Status = JobStatus.Cancelled, StopReason = StopReasonCode.Cancelled, Converged = false, Iterations = 0,
+                    Message = "Cancelled before it started: the service is shutting down.",
+                });
+            }
+            catch (Exception e)
+            {
+                _log.LogError(e, "Job {JobId} could not be recorded as cancelled at shutdown", job.Id);
+            }
         }
     }
 

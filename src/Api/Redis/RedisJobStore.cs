@@ -1,0 +1,160 @@
+using System.Text.Json;
+using Autograd.Api.Minimize;
+using Autograd.Contracts;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace Autograd.Api.Redis;
+
+/// <summary>
+/// Job records in Redis, shared by every replica: one JSON string per job (its owner and its status), a sorted set of
+/// ids by creation time per owner for listing, and the job's events in a <see cref="RedisEventLog"/>. Updates are
+/// optimistic: the change is applied to the record read and written only if the record is still that one (a
+/// transaction with a condition), else read and applied again. A finished job's record and events expire after
+/// <see cref="MinimizeOptions.FinishedJobTtlMinutes"/>; Redis, not the memory budget, holds them.
+/// </summary>
+public sealed class RedisJobStore : IJobStore
+{
+    static readonly RedisChannel CancelChannel = RedisChannel.Literal(RedisConnection.Prefix + "cancel");
+
+    sealed record Stored(string? Owner, MinimizeJob Job);
+
+    readonly RedisConnection _redis;
+    readonly RedisWakeups _wakeups;
+    readonly JsonSerializerOptions _json;
+    readonly TimeSpan _ttl;
+    readonly ILogger<RedisJobStore> _log;
+
+    public RedisJobStore(RedisConnection redis, RedisWakeups wakeups, IOptions<JsonOptions> json, IOptions<MinimizeOptions> options,
+        ILogger<RedisJobStore> log)
+    {
+        (_redis, _wakeups, _json, _log) = (redis, wakeups, json.Value.SerializerOptions, log);
+        var minutes = options.Value.FinishedJobTtlMinutes;
+        _ttl = double.IsFinite(minutes) && minutes > 0 ? TimeSpan.FromMinutes(Math.Min(minutes, 60 * 24 * 365)) : TimeSpan.FromHours(1);
+    }
+
+    static RedisKey JobKey(string id) => RedisConnection.Prefix + "job:" + id;
+
+    static RedisKey IndexKey(string? owner) => RedisConnection.Prefix + "jobs:" + (owner is null ? "-" : "owner:" + owner);
+
+    public void Add(MinimizeJob job, string? owner)
+    {
+        var transaction = _redis.Database.CreateTransaction();
+        _ = transaction.StringSetAsync(JobKey(job.Id), Serialize(new Stored(owner, job)));
+        _ = transaction.SortedSetAddAsync(IndexKey(owner), job.Id, job.CreatedAt.ToUnixTimeMilliseconds());
+        transaction.Execute();
+    }
+
+    public async ValueTask AddAsync(MinimizeJob job, string? owner)
+    {
+        var transaction = _redis.Database.CreateTransaction();
+        _ = transaction.StringSetAsync(JobKey(job.Id), Serialize(new Stored(owner, job)));
+        _ = transaction.SortedSetAddAsync(IndexKey(owner), job.Id, job.CreatedAt.ToUnixTimeMilliseconds());
+        await transaction.ExecuteAsync();
+    }
+
+    public MinimizeJob? Find(string id) => Read(id)?.Job;
+
+    public async ValueTask<MinimizeJob?> FindAsync(string id, string? owner)
+    {
+        var value = await _redis.Database.StringGetAsync(JobKey(id));
+        return !value.IsNull && Deserialize(value) is { } stored && stored.Owner == owner ? stored.Job : null;
+    }
+
+    public async ValueTask<IEventLog?> EventsAsync(string id, string? owner) => await FindAsync(id, owner) is null ? null : Log(id);
+
+    public MinimizeJob? Find(string id, string? owner) => Read(id) is { } stored && stored.Owner == owner ? stored.Job : null;
+
+    Stored? Read(string id)
+    {
+        var value = _redis.Database.StringGet(JobKey(id));
+        return value.IsNull ? null : Deserialize(value);
+    }
+
+    public void Update(string id, Func<MinimizeJob, MinimizeJob> change)
+    {
+        var database = _redis.Database;
+        var key = JobKey(id);
+        for (var attempt = 0; attempt < 100; attempt++)
+        {
+            var current = database.StringGet(key);
+            if (current.IsNull) return;
+            var stored = Deserialize(current);
+            var next = stored with { Job = change(stored.Job) };
+            var transaction = database.CreateTransaction();
+            transaction.AddCondition(Condition.StringEqual(key, current));
+            var finished = next.Job.FinishedAt is not null;
+            _ = transaction.StringSetAsync(key, Serialize(next));
+            if (finished)
+            {
+                _ = transaction.KeyExpireAsync(key, _ttl);
+                _ = transaction.KeyExpireAsync(RedisEventLog.Key(id), _ttl);
+            }
+            if (transaction.Execute()) return;
+        }
+        throw new InvalidOperationException($"Job {id} changed 100 times while being updated; giving up.");
+    }
+
+    public IEventLog? Events(string id) => Find(id) is null ? null : Log(id);
+
+    public IEventLog? Events(string id, string? owner) => Find(id, owner) is null ? null : Log(id);
+
+    RedisEventLog Log(string id) => new(id, _redis, _wakeups, _ttl);
+
+    public IReadOnlyList<MinimizeJob> Recent(int limit, string? owner) => RecentAsync(limit, owner).AsTask().GetAwaiter().GetResult();
+
+    public async ValueTask<IReadOnlyList<MinimizeJob>> RecentAsync(int limit, string? owner)
+    {
+        var database = _redis.Database;
+        var index = IndexKey(owner);
+        var jobs = new List<MinimizeJob>(limit);
+        var expired = new List<RedisValue>();
+        for (long start = 0; jobs.Count < limit; start += limit)
+        {
+            var ids = await database.SortedSetRangeByRankAsync(index, start, start + limit - 1, Order.Descending);
+            if (ids.Length == 0) break;
+            var values = await database.StringGetAsync(ids.Select(id => JobKey(id.ToString())).ToArray());
+            for (var i = 0; i < ids.Length && jobs.Count < limit; i++)
+            {
+                if (values[i].IsNull)
+                {
+                    expired.Add(ids[i]);
+                    continue;
+                }
+                jobs.Add(Deserialize(values[i]).Job);
+            }
+            if (ids.Length < limit) break;
+        }
+        // Expired records leave the index too; after the loop, so that ranks do not shift under it.
+        if (expired.Count > 0) database.SortedSetRemove(index, [.. expired], CommandFlags.FireAndForget);
+        return jobs;
+    }
+
+    /// <summary>Finished jobs expire by their time to live in Redis; the retention count is not enforced here yet.</summary>
+    public void Prune()
+    {
+    }
+
+    public void RequestCancellation(string id) => _redis.Subscriber.Publish(CancelChannel, id);
+
+    public void OnCancellationRequested(Action<string> cancel) =>
+        _redis.Subscriber.SubscribeAsync(CancelChannel, (_, id) =>
+            // Off the multiplexer's thread: cancelling finishes a queued job, which writes to Redis synchronously.
+            ThreadPool.QueueUserWorkItem(_ =>
+            {
+                try
+                {
+                    cancel(id.ToString());
+                }
+                catch (Exception e)
+                {
+                    _log.LogError(e, "Cancelling job {JobId} on request from another replica failed", id.ToString());
+                }
+            })).ContinueWith(t => _ = t.Exception, TaskScheduler.Default);
+
+    byte[] Serialize(Stored stored) => JsonSerializer.SerializeToUtf8Bytes(stored, _json);
+
+    Stored Deserialize(RedisValue value) => JsonSerializer.Deserialize<Stored>((byte[])value!, _json)
+        ?? throw new InvalidOperationException("A job record in Redis is null.");
+}
