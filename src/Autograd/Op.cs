@@ -1,6 +1,6 @@
 namespace Autograd;
 
-/// <summary>What one tape node computes from its inputs; <see cref="Derivatives{T}"/> holds each op's rules.</summary>
+/// <summary>What one tape node computes from its inputs; each op has one entry in <see cref="OpRegistry"/>.</summary>
 public enum Op : byte
 {
     /// <summary>A leaf: a parameter, a constant, a data column or a literal number.</summary>

@@ -5,30 +5,31 @@ internal static class Shapes
 {
     public static (int Length, bool IsScalar) Result(Op op, int xLength, bool xScalar, int yLength, bool yScalar, int index)
     {
-        switch (op)
+        if (op == Op.Input) throw new ArgumentException("Inputs are added with AddInput.", nameof(op));
+        switch (OpRegistry.Of(op).Shape)
         {
-            case Op.Input:
-                throw new ArgumentException("Inputs are added with AddInput.", nameof(op));
-            case Op.Sum or Op.Mean or Op.Min or Op.Max:
+            case OpShape.Reduction:
                 return (1, true);
-            case Op.Dot:
+            case OpShape.Pairwise:
                 if (xLength != yLength)
-                    throw new ShapeException($"dot needs two vectors of the same length, not {Describe(xLength, xScalar)} and {Describe(yLength, yScalar)}.");
+                    throw new ShapeException($"{OpNames.Of(op)} needs two vectors of the same length, not {Describe(xLength, xScalar)} and {Describe(yLength, yScalar)}.");
                 return (1, true);
-            case Op.Index:
+            case OpShape.Element:
                 if (xScalar)
                     throw new ShapeException("Only a vector can be indexed; this operand is a scalar.");
                 if (index < 0 || index >= xLength)
                     throw new ShapeException($"Index {index + 1} is out of range: the vector has {xLength} element{(xLength == 1 ? "" : "s")} (indices start at 1).");
                 return (1, true);
-            case >= Op.Add and <= Op.Maximum:
+            case OpShape.Broadcast:
                 if (xScalar) return (yLength, yScalar);
                 if (yScalar) return (xLength, xScalar);
                 if (xLength != yLength)
                     throw new ShapeException($"{OpNames.Of(op)} of vectors of different lengths ({xLength} and {yLength}); only a scalar broadcasts.");
                 return (xLength, false);
-            default:
+            case OpShape.Elementwise:
                 return (xLength, xScalar);
+            default:
+                throw new InvalidOperationException($"Op {op} declares shape {OpRegistry.Of(op).Shape}, which has no rule.");
         }
     }
 
