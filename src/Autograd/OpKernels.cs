@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Buffers;
 using System.Numerics.Tensors;
 
 namespace Autograd;
@@ -287,4 +288,197 @@ internal sealed class IndexKernel<T> : ReductionKernel<T> where T : IFloatingPoi
     {
         if (!gxDot.IsEmpty) gxDot[index] += gDot[0];
     }
+}
+
+/// <summary>
+/// prod(v). The gradient is the product of the other elements, formed from prefix and suffix products rather than
+/// r / x_i, so that zeros are exact (PyTorch's prod_backward does the same): with one zero, only that element has
+/// a gradient; with two, none has. The Hessian's (i, j) entry is the product of all but i and j.
+/// </summary>
+internal sealed class ProdKernel<T> : ReductionKernel<T> where T : IFloatingPointIeee754<T>
+{
+    public override void Forward(ReadOnlySpan<T> x, ReadOnlySpan<T> y, T c, int index, Span<T> r)
+    {
+        var product = T.One;
+        foreach (var v in x) product *= v;
+        r[0] = product;
+    }
+
+    public override void Backward(ReadOnlySpan<T> x, ReadOnlySpan<T> y, ReadOnlySpan<T> r, T c, int index,
+        ReadOnlySpan<T> g, Span<T> gx, Span<T> gy)
+    {
+        if (gx.IsEmpty) return;
+        Others(x, default, g[0], T.Zero, gx);
+    }
+
+    public override void Tangent(ReadOnlySpan<T> x, ReadOnlySpan<T> y, ReadOnlySpan<T> r, T c, int index,
+        ReadOnlySpan<T> xDot, ReadOnlySpan<T> yDot, Span<T> rDot)
+    {
+        // d prod = Σ_i (product of the others) · xDot_i: forward mode through the running product.
+        T product = T.One, tangent = T.Zero;
+        for (var i = 0; i < x.Length; i++)
+        {
+            tangent = tangent * x[i] + product * xDot[i];
+            product *= x[i];
+        }
+        rDot[0] = tangent;
+    }
+
+    public override void SecondBackward(ReadOnlySpan<T> x, ReadOnlySpan<T> y, ReadOnlySpan<T> r, T c, int index,
+        ReadOnlySpan<T> xDot, ReadOnlySpan<T> yDot, ReadOnlySpan<T> g, ReadOnlySpan<T> gDot, Span<T> gxDot, Span<T> gyDot)
+    {
+        if (gxDot.IsEmpty) return;
+        Others(x, xDot, gDot[0], g[0], gxDot);
+    }
+
+    /// <summary>
+    /// target_i += a · P_i + b · dP_i, where P_i is the product of all elements but i and dP_i its tangent along
+    /// xDot (zero when xDot is empty), from prefix and suffix products and their tangents.
+    /// </summary>
+    static void Others(ReadOnlySpan<T> x, ReadOnlySpan<T> xDot, T a, T b, Span<T> target)
+    {
+        var n = x.Length;
+        var rented = ArrayPool<T>.Shared.Rent(2 * n);
+        try
+        {
+            Span<T> suffix = rented.AsSpan(0, n), suffixDot = rented.AsSpan(n, n);
+            T s = T.One, sDot = T.Zero;
+            for (var i = n - 1; i >= 0; i--)
+            {
+                suffix[i] = s;
+                suffixDot[i] = sDot;
+                if (!xDot.IsEmpty) sDot = sDot * x[i] + s * xDot[i];
+                s *= x[i];
+            }
+            T p = T.One, pDot = T.Zero;
+            for (var i = 0; i < n; i++)
+            {
+                var others = p * suffix[i];
+                var othersDot = pDot * suffix[i] + p * suffixDot[i];
+                target[i] += a * others + (xDot.IsEmpty ? T.Zero : b * othersDot);
+                if (!xDot.IsEmpty) pDot = pDot * x[i] + p * xDot[i];
+                p *= x[i];
+            }
+        }
+        finally
+        {
+            ArrayPool<T>.Shared.Return(rented);
+        }
+    }
+}
+
+/// <summary>
+/// logsumexp(v) = m + log Σ exp(v_i - m) with m = max(v): no overflow, and exact for a single element. Its gradient
+/// is softmax(v), s_i = exp(v_i - r); its Hessian diag(s) - s sᵀ. All elements -inf give -inf with gradient 0, as
+/// PyTorch.
+/// </summary>
+internal sealed class LogSumExpKernel<T> : ReductionKernel<T> where T : IFloatingPointIeee754<T>
+{
+    public override void Forward(ReadOnlySpan<T> x, ReadOnlySpan<T> y, T c, int index, Span<T> r)
+    {
+        var (m, sum) = Normaliser(x);
+        r[0] = T.IsFinite(m) ? m + T.Log(sum) : m;
+    }
+
+    /// <summary>
+    /// The max and Σ exp(v_i - max), from which s_i = exp(v_i - max) / sum: more accurate than exp(v_i - r), whose r
+    /// carries the rounding of a large max. All elements -inf give a zero gradient.
+    /// </summary>
+    static (T Max, T Sum) Normaliser(ReadOnlySpan<T> x)
+    {
+        var m = TensorPrimitives.Max(x);
+        if (!T.IsFinite(m)) return (m, T.IsNegativeInfinity(m) ? T.PositiveInfinity : T.NaN);
+        var sum = T.Zero;
+        foreach (var v in x) sum += T.Exp(v - m);
+        return (m, sum);
+    }
+
+    static T Softmax(T v, (T Max, T Sum) n) => T.IsNegativeInfinity(n.Max) ? T.Zero : T.Exp(v - n.Max) / n.Sum;
+
+    public override void Backward(ReadOnlySpan<T> x, ReadOnlySpan<T> y, ReadOnlySpan<T> r, T c, int index,
+        ReadOnlySpan<T> g, Span<T> gx, Span<T> gy)
+    {
+        if (gx.IsEmpty) return;
+        var n = Normaliser(x);
+        for (var i = 0; i < x.Length; i++) gx[i] += g[0] * Softmax(x[i], n);
+    }
+
+    public override void Tangent(ReadOnlySpan<T> x, ReadOnlySpan<T> y, ReadOnlySpan<T> r, T c, int index,
+        ReadOnlySpan<T> xDot, ReadOnlySpan<T> yDot, Span<T> rDot)
+    {
+        var n = Normaliser(x);
+        var sum = T.Zero;
+        for (var i = 0; i < x.Length; i++) sum += Softmax(x[i], n) * xDot[i];
+        rDot[0] = sum;
+    }
+
+    public override void SecondBackward(ReadOnlySpan<T> x, ReadOnlySpan<T> y, ReadOnlySpan<T> r, T c, int index,
+        ReadOnlySpan<T> xDot, ReadOnlySpan<T> yDot, ReadOnlySpan<T> g, ReadOnlySpan<T> gDot, Span<T> gxDot, Span<T> gyDot)
+    {
+        if (gxDot.IsEmpty) return;
+        var n = Normaliser(x);
+        var mean = T.Zero;  // s · xDot, the tangent of r
+        for (var i = 0; i < x.Length; i++) mean += Softmax(x[i], n) * xDot[i];
+        for (var i = 0; i < x.Length; i++)
+        {
+            var s = Softmax(x[i], n);
+            gxDot[i] += gDot[0] * s + g[0] * s * (xDot[i] - mean);
+        }
+    }
+}
+
+/// <summary>cumsum(v): r_i = v_1 + … + v_i, a vector; its transpose, the backward sweep, sums from the end.</summary>
+internal sealed class CumSumKernel<T> : ReductionKernel<T> where T : IFloatingPointIeee754<T>
+{
+    public override void Forward(ReadOnlySpan<T> x, ReadOnlySpan<T> y, T c, int index, Span<T> r) => Scan(x, r);
+
+    static void Scan(ReadOnlySpan<T> x, Span<T> r)
+    {
+        var sum = T.Zero;
+        for (var i = 0; i < x.Length; i++) r[i] = sum += x[i];
+    }
+
+    static void ScanBack(ReadOnlySpan<T> g, Span<T> gx)
+    {
+        if (gx.IsEmpty) return;
+        var sum = T.Zero;
+        for (var i = g.Length - 1; i >= 0; i--) gx[i] += sum += g[i];
+    }
+
+    public override void Backward(ReadOnlySpan<T> x, ReadOnlySpan<T> y, ReadOnlySpan<T> r, T c, int index,
+        ReadOnlySpan<T> g, Span<T> gx, Span<T> gy) => ScanBack(g, gx);
+    public override void Tangent(ReadOnlySpan<T> x, ReadOnlySpan<T> y, ReadOnlySpan<T> r, T c, int index,
+        ReadOnlySpan<T> xDot, ReadOnlySpan<T> yDot, Span<T> rDot) => Scan(xDot, rDot);
+    public override void SecondBackward(ReadOnlySpan<T> x, ReadOnlySpan<T> y, ReadOnlySpan<T> r, T c, int index,
+        ReadOnlySpan<T> xDot, ReadOnlySpan<T> yDot, ReadOnlySpan<T> g, ReadOnlySpan<T> gDot, Span<T> gxDot, Span<T> gyDot) =>
+        ScanBack(gDot, gxDot);
+}
+
+/// <summary>diff(v): r_i = v_(i+1) - v_i, one element shorter (R's diff, lag 1).</summary>
+internal sealed class DiffKernel<T> : ReductionKernel<T> where T : IFloatingPointIeee754<T>
+{
+    public override void Forward(ReadOnlySpan<T> x, ReadOnlySpan<T> y, T c, int index, Span<T> r) => Difference(x, r);
+
+    static void Difference(ReadOnlySpan<T> x, Span<T> r)
+    {
+        for (var i = 0; i < r.Length; i++) r[i] = x[i + 1] - x[i];
+    }
+
+    static void Transpose(ReadOnlySpan<T> g, Span<T> gx)
+    {
+        if (gx.IsEmpty) return;
+        for (var i = 0; i < g.Length; i++)
+        {
+            gx[i + 1] += g[i];
+            gx[i] -= g[i];
+        }
+    }
+
+    public override void Backward(ReadOnlySpan<T> x, ReadOnlySpan<T> y, ReadOnlySpan<T> r, T c, int index,
+        ReadOnlySpan<T> g, Span<T> gx, Span<T> gy) => Transpose(g, gx);
+    public override void Tangent(ReadOnlySpan<T> x, ReadOnlySpan<T> y, ReadOnlySpan<T> r, T c, int index,
+        ReadOnlySpan<T> xDot, ReadOnlySpan<T> yDot, Span<T> rDot) => Difference(xDot, rDot);
+    public override void SecondBackward(ReadOnlySpan<T> x, ReadOnlySpan<T> y, ReadOnlySpan<T> r, T c, int index,
+        ReadOnlySpan<T> xDot, ReadOnlySpan<T> yDot, ReadOnlySpan<T> g, ReadOnlySpan<T> gDot, Span<T> gxDot, Span<T> gyDot) =>
+        Transpose(gDot, gxDot);
 }

@@ -16,6 +16,7 @@ internal static partial class OpRegistry
         double[][] wideX = [[-30], [-2.3], [-1e-3], [0.37], [1.9], [25]];
         double[][] positiveX = [[1e-3], [0.37], [1.9], [7.25], [250]];
         double[][] pairs = [[0.37, 1.9], [-2.3, 0.8], [7.25, -0.41], [1e-3, -12.5], [-1.1, -3.7]];
+        double[][] unit = [[-0.99], [-0.41], [-1e-3], [1e-10], [0.37], [0.9]];
         double[][] vectors = [[0.3, -1.1, 2.4], [-2.3, 0.37, 1.9], [7.25, -12.5, 1e-3]];
 
         return
@@ -59,6 +60,45 @@ internal static partial class OpRegistry
                 Reference = (x, _) => x < -15 ? Math.Exp(x) * (1 - Math.Exp(x) / 2) : Math.Log(1 + Math.Exp(x)),
             },
             new UnaryEntry<SquareRule>(Op.Square) { Names = ["square"], Reference = (x, _) => x * x, Samples = anyX },
+            new UnaryEntry<AtanRule>(Op.Atan) { Names = ["atan"], Reference = (x, _) => Math.Atan(x), Samples = anyX },
+            new UnaryEntry<AsinRule>(Op.Asin)
+            {
+                Names = ["asin"], Domain = "-1 < x < 1 (the derivative is infinite at ±1)", Reference = (x, _) => Math.Asin(x), Samples = unit,
+            },
+            new UnaryEntry<AcosRule>(Op.Acos)
+            {
+                Names = ["acos"], Domain = "-1 < x < 1 (the derivative is infinite at ±1)", Reference = (x, _) => Math.Acos(x), Samples = unit,
+            },
+            new UnaryEntry<SinhRule>(Op.Sinh) { Names = ["sinh"], Reference = (x, _) => Math.Sinh(x), Samples = anyX },
+            new UnaryEntry<CoshRule>(Op.Cosh) { Names = ["cosh"], Reference = (x, _) => Math.Cosh(x), Samples = anyX },
+            new UnaryEntry<AsinhRule>(Op.Asinh) { Names = ["asinh"], Reference = (x, _) => Math.Asinh(x), Samples = anyX },
+            new UnaryEntry<AcoshRule>(Op.Acosh)
+            {
+                Names = ["acosh"], Domain = "x > 1 (the derivative is infinite at 1)", Reference = (x, _) => Math.Acosh(x),
+                Samples = [[1.01], [1.37], [1.9], [7.25], [250]],
+            },
+            new UnaryEntry<AtanhRule>(Op.Atanh)
+            {
+                Names = ["atanh"], Domain = "-1 < x < 1 (infinite at ±1)", Reference = (x, _) => Math.Atanh(x), Samples = unit,
+            },
+            new UnaryEntry<Log1pRule>(Op.Log1p)
+            {
+                Names = ["log1p"], Domain = "x > -1", Samples = [[-0.9], [-0.41], [-1e-3], [1e-10], [-3e-17], [0.37], [1.9], [250]],
+                // log(1 + x) keeps only the digits of x that survive 1 + x: the series below |x| = 1e-3.
+                Reference = (x, _) => Math.Abs(x) < 2e-3 ? x - x * x / 2 + x * x * x / 3 - x * x * x * x / 4 + x * x * x * x * x / 5 : Math.Log(1 + x),
+            },
+            new UnaryEntry<Expm1Rule>(Op.Expm1)
+            {
+                Names = ["expm1"], Samples = [[-30], [-2.3], [-1e-3], [1e-10], [-3e-17], [0.37], [1.9], [25]],
+                Reference = (x, _) => Math.Abs(x) < 2e-3 ? x + x * x / 2 + x * x * x / 6 + x * x * x * x / 24 + x * x * x * x * x / 120 : Math.Exp(x) - 1,
+            },
+            new UnaryEntry<Log2Rule>(Op.Log2) { Names = ["log2"], Domain = "x > 0", Reference = (x, _) => Math.Log2(x), Samples = positiveX },
+            new UnaryEntry<Log10Rule>(Op.Log10) { Names = ["log10"], Domain = "x > 0", Reference = (x, _) => Math.Log10(x), Samples = positiveX },
+            new UnaryEntry<ErfRule>(Op.Erf)
+            {
+                Names = ["erf"], Reference = (x, _) => SpecialFunctions.ErfTaylor(x),
+                Samples = [[-2.3], [-0.41], [-1e-3], [1e-10], [0.37], [1.9], [2.5]],
+            },
             new UnaryEntry<PowConstantRule>(Op.PowConstant)
             {
                 HoldsConstant = true, Domain = "x > 0 unless c is an integer; x != 0 for c < 1 other than 0",
@@ -90,33 +130,78 @@ internal static partial class OpRegistry
                 Reference = Math.Max, Samples = pairs, Kinks = [([1.5, 1.5], [0.5, 0.5])],
             },
 
+            new BinaryEntry<Atan2Rule>(Op.Atan2)
+            {
+                Names = ["atan2"], Domain = "(y, x) != (0, 0); the derivatives there are NaN, as in PyTorch",
+                Reference = Math.Atan2, Samples = pairs,
+            },
+            new BinaryEntry<HypotRule>(Op.Hypot)
+            {
+                Names = ["hypot"], Domain = "(x, y) != (0, 0); the derivatives there are NaN, as in PyTorch",
+                Reference = (x, y) => Math.Sqrt(x * x + y * y), Samples = pairs,
+            },
+            new BinaryEntry<ClampLowRule>(Op.ClampLow)
+            {
+                AtKinks = "at x == lo the gradient goes to x (PyTorch's clamp)", Reference = Math.Max, Samples = pairs,
+                Kinks = [([1.5, 1.5], [1.0, 0.0])],
+            },
+            new BinaryEntry<ClampHighRule>(Op.ClampHigh)
+            {
+                AtKinks = "at x == hi the gradient goes to x (PyTorch's clamp)", Reference = Math.Min, Samples = pairs,
+                Kinks = [([1.5, 1.5], [1.0, 0.0])],
+            },
+
             // ----- Reductions and selection -----
             new KernelEntry(Op.Sum, OpShape.Reduction, 1, typeof(SumKernel<>))
             {
-                Names = ["sum"], VectorReference = (x, _) => x.Sum(), Samples = vectors,
+                Names = ["sum"], VectorReference = (x, _) => [x.Sum()], Samples = vectors,
             },
             new KernelEntry(Op.Mean, OpShape.Reduction, 1, typeof(MeanKernel<>))
             {
-                Names = ["mean"], VectorReference = (x, _) => x.Average(), Samples = vectors,
+                Names = ["mean"], VectorReference = (x, _) => [x.Average()], Samples = vectors,
             },
             new KernelEntry(Op.Dot, OpShape.Pairwise, 2, typeof(DotKernel<>))
             {
-                Names = ["dot"], VectorReference = (x, y) => x.Zip(y, (a, b) => a * b).Sum(),
+                Names = ["dot"], VectorReference = (x, y) => [x.Zip(y, (a, b) => a * b).Sum()],
                 Samples = [[0.3, -1.1, 2.4, 0.5, -1.25, 2.0], [-2.3, 0.37, 1.9, 7.25, -12.5, 1e-3]],
             },
             new KernelEntry(Op.Min, OpShape.Reduction, 1, typeof(MinKernel<>))
             {
                 Names = ["min"], AtKinks = "tied smallest elements share the gradient evenly",
-                VectorReference = (x, _) => x.Min(), Samples = vectors, Kinks = [([1.0, 1.0, 2.0], [0.5, 0.5, 0.0])],
+                VectorReference = (x, _) => [x.Min()], Samples = vectors, Kinks = [([1.0, 1.0, 2.0], [0.5, 0.5, 0.0])],
             },
             new KernelEntry(Op.Max, OpShape.Reduction, 1, typeof(MaxKernel<>))
             {
                 Names = ["max"], AtKinks = "tied largest elements share the gradient evenly",
-                VectorReference = (x, _) => x.Max(), Samples = vectors, Kinks = [([1.0, 2.0, 2.0], [0.0, 0.5, 0.5])],
+                VectorReference = (x, _) => [x.Max()], Samples = vectors, Kinks = [([1.0, 2.0, 2.0], [0.0, 0.5, 0.5])],
+            },
+            new KernelEntry(Op.Prod, OpShape.Reduction, 1, typeof(ProdKernel<>))
+            {
+                Names = ["prod"], AtKinks = "zeros are exact: the gradient is the product of the other elements",
+                VectorReference = (x, _) => [x.Aggregate(1.0, (p, v) => p * v)],
+                Samples = [.. vectors, [0.3, 0.0, 2.4], [0.0, -1.1, 0.0]],
+                Kinks = [([0.3, 0.0, 2.4], [0.0, 0.3 * 2.4, 0.0]), ([0.0, -1.1, 0.0], [0.0, 0.0, 0.0])],
+            },
+            new KernelEntry(Op.LogSumExp, OpShape.Reduction, 1, typeof(LogSumExpKernel<>))
+            {
+                Names = ["logsumexp"], VectorReference = (x, _) => [Math.Log(x.Sum(Math.Exp))],
+                Samples = [.. vectors, [700, 699, 698.5]],
             },
             new KernelEntry(Op.Index, OpShape.Element, 1, typeof(IndexKernel<>))
             {
-                VectorReference = (x, _) => x[1], Samples = vectors,
+                VectorReference = (x, _) => [x[1]], Samples = vectors,
+            },
+
+            // ----- Vector to vector -----
+            new KernelEntry(Op.CumSum, OpShape.Scan, 1, typeof(CumSumKernel<>))
+            {
+                Names = ["cumsum"], Samples = vectors,
+                VectorReference = (x, _) => x.Select((_, i) => x.Take(i + 1).Sum()).ToArray(),
+            },
+            new KernelEntry(Op.Diff, OpShape.Difference, 1, typeof(DiffKernel<>))
+            {
+                Names = ["diff"], Domain = "a vector of at least 2 elements", Samples = vectors,
+                VectorReference = (x, _) => x.Skip(1).Select((v, i) => v - x[i]).ToArray(),
             },
         ];
     }

@@ -15,6 +15,10 @@ internal enum OpShape
     Pairwise,
     /// <summary>One element of a vector, at the index the node holds.</summary>
     Element,
+    /// <summary>A vector of the same length, each element depending on several of the input's.</summary>
+    Scan,
+    /// <summary>A vector one element shorter; the input needs at least two.</summary>
+    Difference,
 }
 
 /// <summary>
@@ -40,8 +44,8 @@ internal abstract class OpEntry(Op op, OpShape shape, int arity)
     /// <summary>The value in plain double arithmetic, as the tests compare against; null where no simpler form exists.</summary>
     public Func<double, double, double>? Reference { get; init; }
 
-    /// <summary>The value of a reduction from the elements of x (and y), in plain double arithmetic.</summary>
-    public Func<double[], double[], double>? VectorReference { get; init; }
+    /// <summary>The value of a reduction or vector op from the elements of x (and y), in plain double arithmetic.</summary>
+    public Func<double[], double[], double[]>? VectorReference { get; init; }
 
     /// <summary>Whether the node holds a constant (the exponent of x ^ c): its samples are (x, c).</summary>
     public bool HoldsConstant { get; init; }

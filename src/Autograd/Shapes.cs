@@ -28,6 +28,12 @@ internal static class Shapes
                 return (xLength, false);
             case OpShape.Elementwise:
                 return (xLength, xScalar);
+            case OpShape.Scan:
+                return (xLength, xScalar);
+            case OpShape.Difference:
+                if (xLength < 2)
+                    throw new ShapeException($"{OpNames.Of(op)} needs a vector of at least 2 elements, not {Describe(xLength, xScalar)}.");
+                return (xLength - 1, false);
             default:
                 throw new InvalidOperationException($"Op {op} declares shape {OpRegistry.Of(op).Shape}, which has no rule.");
         }

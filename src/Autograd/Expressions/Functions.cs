@@ -10,6 +10,12 @@ public static class Functions
         .ToDictionary(group => group.Key, group => new SortedDictionary<int, OpEntry>(group.ToDictionary(pair => pair.entry.Arity, pair => pair.entry)),
             StringComparer.Ordinal);
 
+    /// <summary>
+    /// Functions that record no op of their own: clamp(x, lo, hi) is the registry's ClampLow then ClampHigh,
+    /// length(v) is a number and seq_along(v) the constant vector 1..length(v). The recorder spells them out.
+    /// </summary>
+    static readonly Dictionary<string, int> Forms = new(StringComparer.Ordinal) { ["clamp"] = 3, ["length"] = 1, ["seq_along"] = 1 };
+
     /// <summary>Named constants; a parameter, constant or data column of the same name shadows them.</summary>
     public static readonly IReadOnlyDictionary<string, double> Constants = new Dictionary<string, double>
     {
@@ -17,9 +23,61 @@ public static class Functions
         ["e"] = Math.E,
     };
 
-    public static IEnumerable<string> Names => ByName.Keys.Order(StringComparer.Ordinal);
+    public static IEnumerable<string> Names => ByName.Keys.Concat(Forms.Keys).Order(StringComparer.Ordinal);
 
-    public static bool IsFunction(string name) => ByName.ContainsKey(name);
+    public static bool IsFunction(string name) => ByName.ContainsKey(name) || Forms.ContainsKey(name);
+
+    /// <summary>True if the name is one of the spelled-out forms (clamp, length, seq_along) with the right argument count.</summary>
+    /// <exception cref="FormulaException">The form takes another number of arguments.</exception>
+    public static bool IsForm(string name, int arguments, SourceSpan span)
+    {
+        if (!Forms.TryGetValue(name, out var expected)) return false;
+        if (arguments == expected) return true;
+        var description = expected == 1 ? "1 argument" : $"{expected} arguments";
+        throw new FormulaException(FormulaError.WrongArity, $"'{name}' takes {description} but was given {arguments}", span, name, description);
+    }
+
+    /// <summary>
+    /// The function whose name is nearest to a misspelt one (at most 2 edits, fewer for short names, or the same
+    /// letters in another case), preferring among equally near ones a function that takes this many arguments.
+    /// </summary>
+    public static string? Nearest(string name, int arguments)
+    {
+        string? best = null;
+        var bestScore = int.MaxValue;
+        foreach (var candidate in Names)
+        {
+            var distance = string.Equals(candidate, name, StringComparison.OrdinalIgnoreCase) ? 0 : EditDistance(candidate, name);
+            if (distance > Math.Min(2, Math.Max(1, name.Length / 3))) continue;
+            var fits = ByName.TryGetValue(candidate, out var byArity) ? byArity.ContainsKey(arguments) : Forms[candidate] == arguments;
+            var score = 2 * distance + (fits ? 0 : 1);
+            if (score < bestScore) (best, bestScore) = (candidate, score);
+        }
+        return best;
+    }
+
+    /// <summary>Levenshtein distance with adjacent transpositions counted as one edit; two rows, no recursion.</summary>
+    static int EditDistance(string a, string b)
+    {
+        if (Math.Abs(a.Length - b.Length) > 2) return int.MaxValue;
+        var previous2 = new int[b.Length + 1];
+        var previous = new int[b.Length + 1];
+        var current = new int[b.Length + 1];
+        for (var j = 0; j <= b.Length; j++) previous[j] = j;
+        for (var i = 1; i <= a.Length; i++)
+        {
+            current[0] = i;
+            for (var j = 1; j <= b.Length; j++)
+            {
+                var cost = a[i - 1] == b[j - 1] ? 0 : 1;
+                current[j] = Math.Min(Math.Min(previous[j] + 1, current[j - 1] + 1), previous[j - 1] + cost);
+                if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+                    current[j] = Math.Min(current[j], previous2[j - 2] + 1);
+            }
+            (previous2, previous, current) = (previous, current, previous2);
+        }
+        return previous[b.Length];
+    }
 
     /// <summary>The op a call records, given its argument count; null if the name is not a function.</summary>
     /// <exception cref="FormulaException">The function exists but takes another number of arguments.</exception>

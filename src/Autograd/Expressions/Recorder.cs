@@ -115,13 +115,44 @@ internal sealed class Recorder<T> where T : IFloatingPointIeee754<T>
     {
         var arguments = new Operand[node.Operands];
         for (var i = node.Operands - 1; i >= 0; i--) arguments[i] = stack.Pop();
-        var op = Functions.Resolve(node.Text, node.Operands, node.TokenSpan)
-                 ?? throw new FormulaException(FormulaError.UnknownFunction,
-                     $"Unknown function '{node.Text}'; the functions are {string.Join(", ", Functions.Names)}",
-                     node.TokenSpan, node.Text, "a function name");
+        if (Functions.IsForm(node.Text, node.Operands, node.TokenSpan)) return Form(node, arguments);
+        var op = Functions.Resolve(node.Text, node.Operands, node.TokenSpan) ?? throw UnknownFunction(node);
         if (op == Op.Pow) return Power(node, arguments[0], arguments[1]);
         return arguments.Length == 1 ? Apply(op, node, arguments[0]) : Apply(op, node, arguments[0], arguments[1]);
     }
+
+    static FormulaException UnknownFunction(SyntaxNode node)
+    {
+        var nearest = Functions.Nearest(node.Text, node.Operands);
+        var hint = nearest is null ? "" : $" (did you mean {nearest}?)";
+        return new FormulaException(FormulaError.UnknownFunction,
+            $"Unknown function '{node.Text}'{hint}; the functions are {string.Join(", ", Functions.Names)}",
+            node.TokenSpan, node.Text, nearest is null ? "a function name" : $"a function name such as {nearest}");
+    }
+
+    /// <summary>The functions that record no op of their own (<see cref="Functions.IsForm"/>).</summary>
+    Operand Form(SyntaxNode node, Operand[] arguments)
+    {
+        switch (node.Text)
+        {
+            case "clamp":
+                // PyTorch's order: the lower bound first, then the upper, so lo > hi gives hi everywhere.
+                var low = Apply(Op.ClampLow, node, arguments[0], arguments[1]);
+                return Apply(Op.ClampHigh, node, low, arguments[2]);
+            case "length":
+                return new Operand(-1, LengthOf(arguments[0]), null, node.Span);
+            case "seq_along":
+                var length = LengthOf(arguments[0]);
+                if (arguments[0].Node < 0 || Tape[arguments[0].Node].IsScalar) return new Operand(-1, 1, null, node.Span);
+                var sequence = new T[length];
+                for (var i = 0; i < length; i++) sequence[i] = T.CreateChecked(i + 1);
+                return new Operand(Tape.AddInput(sequence, false, false, TextOf(new Operand(-1, 0, null, node.Span)), node.Span), 0, null, node.Span);
+            default:
+                throw new InvalidOperationException($"'{node.Text}' is declared a form but has no recording.");
+        }
+    }
+
+    int LengthOf(Operand operand) => operand.Node < 0 ? 1 : Tape[operand.Node].Length;
 
     Operand Apply(Op op, SyntaxNode node, Operand x, Operand? y = null, double constant = 0, int index = 0)
     {
