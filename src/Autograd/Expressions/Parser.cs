@@ -53,30 +53,97 @@ public sealed class Parser
     Token Peek => _tokens[_position];
     Token Advance() => _tokens[_position++];
 
+    // The let statement being parsed (its name token), whether the loss expression has ended, and whether any
+    // statement has started: a formula is `name = expr` statements, separated by ';' or newlines, then the loss.
+    Token? _let;
+    bool _lossEnded;
+    int _statements;
+
     void Run()
     {
         var expectOperand = true;
+        var statementStart = true;
         while (true)
         {
             var token = Advance();
             if (expectOperand)
             {
+                // A newline after an operator or '(' continues the line; empty statements are skipped.
+                if (token.Kind == TokenKind.Newline || (statementStart && token.Kind == TokenKind.Semicolon)) continue;
+                if (statementStart)
+                {
+                    if (token.Kind == TokenKind.End && (_lossEnded || _statements > 0)) { FinishFormula(token); return; }
+                    StartStatement(token);
+                    statementStart = false;
+                    if (token.Kind == TokenKind.Name && Peek.Kind == TokenKind.Assign)
+                    {
+                        _let = token;
+                        Advance();
+                        continue;
+                    }
+                }
                 expectOperand = ParseOperandPosition(token);
                 continue;
             }
             if (token.Kind == TokenKind.End)
             {
-                while (_pending.Count > 0)
-                {
-                    var open = _pending.Pop();
-                    if (open.Kind is PendingKind.Group or PendingKind.Call)
-                        throw Error(token, $"Expected ')' to close the '(' at column {OpenParenColumn(open)}", "')'");
-                    Emit(open);
-                }
+                EmitPending(token);
+                EndStatement();
+                FinishFormula(token);
                 return;
             }
+            if (token.Kind == TokenKind.Semicolon || (token.Kind == TokenKind.Newline && !InsideParentheses))
+            {
+                EmitPending(token);
+                EndStatement();
+                expectOperand = statementStart = true;
+                continue;
+            }
+            if (token.Kind == TokenKind.Newline) continue;
             expectOperand = ParseOperatorPosition(token);
         }
+    }
+
+    bool InsideParentheses => _pending.Any(p => p.Kind is PendingKind.Group or PendingKind.Call);
+
+    /// <summary>Emits every pending operator; an open parenthesis is an error at <paramref name="token"/>.</summary>
+    void EmitPending(Token token)
+    {
+        while (_pending.Count > 0)
+        {
+            var open = _pending.Pop();
+            if (open.Kind is PendingKind.Group or PendingKind.Call)
+                throw Error(token, $"Expected ')' to close the '(' at column {OpenParenColumn(open)}", "')'");
+            Emit(open);
+        }
+    }
+
+    void StartStatement(Token token)
+    {
+        if (_lossEnded)
+            throw Error(token, $"Found {token.Describe()} after the loss expression: only let statements (name = expression) may come before it",
+                "the end of the formula");
+        _statements++;
+    }
+
+    /// <summary>Closes a statement: a let becomes a <see cref="SyntaxKind.Let"/> node; an expression is the loss.</summary>
+    void EndStatement()
+    {
+        if (_let is not { } name)
+        {
+            _lossEnded = true;
+            return;
+        }
+        var operand = _operands.Pop();
+        var span = new SourceSpan(name.Column, operand.End - name.Column + 1);
+        _output.Add(new SyntaxNode(SyntaxKind.Let, name.Text, 0, 1, 0, span, name.Span));
+        _let = null;
+    }
+
+    void FinishFormula(Token end)
+    {
+        if (!_lossEnded)
+            throw Error(end, "Expected the loss expression after the let statements", OperandExpected);
     }
 
     /// <summary>Handles a token where an operand must start; returns whether an operand is still expected.</summary>

@@ -73,6 +73,9 @@ internal sealed class Recorder<T> where T : IFloatingPointIeee754<T>
                 case SyntaxKind.Call:
                     stack.Push(Call(node, stack));
                     break;
+                case SyntaxKind.Let:
+                    Bind(node, stack.Pop());
+                    break;
             }
         }
         var result = Materialize(stack.Pop());
@@ -84,9 +87,35 @@ internal sealed class Recorder<T> where T : IFloatingPointIeee754<T>
         return result;
     }
 
+    // Names bound by let statements: a node recorded once and shared by every use, or a literal kept as a number
+    // (so that `k = 2; x^k` is one PowConstant node, as `x^2` is).
+    readonly Dictionary<string, Operand> _bound = new(StringComparer.Ordinal);
+
+    void Bind(SyntaxNode node, Operand value)
+    {
+        if (_slotByName.TryGetValue(node.Text, out var slot) || _bound.ContainsKey(node.Text))
+        {
+            var what = _bound.ContainsKey(node.Text) ? "an earlier let statement" : $"a {Describe(_inputs[slot].Kind)}";
+            throw new FormulaException(FormulaError.DuplicateName,
+                $"'{node.Text}' is already bound by {what}: a let statement may not rebind it; choose another name",
+                node.TokenSpan, node.Text, "a new name");
+        }
+        if (value.Node >= 0 && Tape[value.Node].Op != Op.Input) Tape[value.Node].Name ??= node.Text;
+        _bound[node.Text] = value with { Text = node.Text };
+    }
+
+    static string Describe(InputKind kind) => kind switch
+    {
+        InputKind.Parameter => "parameter",
+        InputKind.Constant => "constant",
+        InputKind.Data => "data column",
+        _ => kind.ToString().ToLowerInvariant(),
+    };
+
     Operand ResolveName(SyntaxNode node)
     {
         if (_slotByName.TryGetValue(node.Text, out var slot)) return new Operand(InputNodes[slot], 0, node.Text, node.Span);
+        if (_bound.TryGetValue(node.Text, out var bound)) return bound with { Span = node.Span };
         if (Functions.Constants.TryGetValue(node.Text, out var value)) return new Operand(-1, value, node.Text, node.Span);
         var known = _inputs.Count == 0 ? "none" : string.Join(", ", _inputs.Select(i => i.Name));
         var hint = Functions.IsFunction(node.Text) ? $"; '{node.Text}' is a function: call it as {node.Text}(...)" : "";

@@ -1,6 +1,11 @@
 namespace Autograd.Expressions;
 
-public enum SyntaxKind { Number, Name, Negate, Binary, Call, Index }
+public enum SyntaxKind
+{
+    Number, Name, Negate, Binary, Call, Index,
+    /// <summary>A let statement: binds <see cref="SyntaxNode.Text"/> to the operand before it, which leaves the stack.</summary>
+    Let,
+}
 
 /// <summary>
 /// One node of a parsed formula. A formula is stored flat, in postfix order: every node follows its
