@@ -29,6 +29,8 @@ public enum Op : byte
     CumSum,
     /// <summary>Differences of neighbours, one element shorter.</summary>
     Diff,
+    /// <summary>Elements Index .. Index + Constant - 1 of a vector (zero-based start, the length held as the constant).</summary>
+    Slice,
 }
 
 /// <summary>Names of ops as the expression language and the recorded tape show them.</summary>

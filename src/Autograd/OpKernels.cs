@@ -454,6 +454,27 @@ internal sealed class CumSumKernel<T> : ReductionKernel<T> where T : IFloatingPo
         ScanBack(gDot, gxDot);
 }
 
+/// <summary>v[a:b]: a run of elements from the node's index; its transpose adds the gradient back into that run.</summary>
+internal sealed class SliceKernel<T> : ReductionKernel<T> where T : IFloatingPointIeee754<T>
+{
+    public override void Forward(ReadOnlySpan<T> x, ReadOnlySpan<T> y, T c, int index, Span<T> r) => x.Slice(index, r.Length).CopyTo(r);
+
+    static void AddBack(ReadOnlySpan<T> g, int index, Span<T> gx)
+    {
+        if (gx.IsEmpty) return;
+        var run = gx.Slice(index, g.Length);
+        for (var i = 0; i < g.Length; i++) run[i] += g[i];
+    }
+
+    public override void Backward(ReadOnlySpan<T> x, ReadOnlySpan<T> y, ReadOnlySpan<T> r, T c, int index,
+        ReadOnlySpan<T> g, Span<T> gx, Span<T> gy) => AddBack(g, index, gx);
+    public override void Tangent(ReadOnlySpan<T> x, ReadOnlySpan<T> y, ReadOnlySpan<T> r, T c, int index,
+        ReadOnlySpan<T> xDot, ReadOnlySpan<T> yDot, Span<T> rDot) => xDot.Slice(index, rDot.Length).CopyTo(rDot);
+    public override void SecondBackward(ReadOnlySpan<T> x, ReadOnlySpan<T> y, ReadOnlySpan<T> r, T c, int index,
+        ReadOnlySpan<T> xDot, ReadOnlySpan<T> yDot, ReadOnlySpan<T> g, ReadOnlySpan<T> gDot, Span<T> gxDot, Span<T> gyDot) =>
+        AddBack(gDot, index, gxDot);
+}
+
 /// <summary>diff(v): r_i = v_(i+1) - v_i, one element shorter (R's diff, lag 1).</summary>
 internal sealed class DiffKernel<T> : ReductionKernel<T> where T : IFloatingPointIeee754<T>
 {

@@ -203,6 +203,10 @@ internal static partial class OpRegistry
                 Names = ["diff"], Domain = "a vector of at least 2 elements", Samples = vectors,
                 VectorReference = (x, _) => x.Skip(1).Select((v, i) => v - x[i]).ToArray(),
             },
+            new KernelEntry(Op.Slice, OpShape.Run, 1, typeof(SliceKernel<>))
+            {
+                Domain = "1 <= a <= b <= length", Samples = vectors, VectorReference = (x, _) => x[1..3],
+            },
         ];
     }
 }

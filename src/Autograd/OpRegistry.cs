@@ -19,6 +19,8 @@ internal enum OpShape
     Scan,
     /// <summary>A vector one element shorter; the input needs at least two.</summary>
     Difference,
+    /// <summary>A run of a vector's elements: from the node's index, as many as its constant says.</summary>
+    Run,
 }
 
 /// <summary>

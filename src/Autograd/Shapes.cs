@@ -3,7 +3,7 @@ namespace Autograd;
 /// <summary>The shape rules: a scalar broadcasts against a vector; vectors combine only at equal lengths.</summary>
 internal static class Shapes
 {
-    public static (int Length, bool IsScalar) Result(Op op, int xLength, bool xScalar, int yLength, bool yScalar, int index)
+    public static (int Length, bool IsScalar) Result(Op op, int xLength, bool xScalar, int yLength, bool yScalar, int index, int count = 0)
     {
         if (op == Op.Input) throw new ArgumentException("Inputs are added with AddInput.", nameof(op));
         switch (OpRegistry.Of(op).Shape)
@@ -30,6 +30,11 @@ internal static class Shapes
                 return (xLength, xScalar);
             case OpShape.Scan:
                 return (xLength, xScalar);
+            case OpShape.Run:
+                if (xScalar) throw new ShapeException("Only a vector can be sliced; this operand is a scalar.");
+                if (index < 0 || count < 1 || index + count > xLength)
+                    throw new ShapeException($"Slice {index + 1}:{index + count} is out of range: the vector has {xLength} element{(xLength == 1 ? "" : "s")}.");
+                return (count, false);
             case OpShape.Difference:
                 if (xLength < 2)
                     throw new ShapeException($"{OpNames.Of(op)} needs a vector of at least 2 elements, not {Describe(xLength, xScalar)}.");

@@ -230,7 +230,7 @@ public class OpRegistryWalkTests
 
     // ----- A tape of one op over given samples -----
 
-    static bool IsVectorValued(OpEntry entry) => entry.Shape is OpShape.Scan or OpShape.Difference;
+    static bool IsVectorValued(OpEntry entry) => entry.Shape is OpShape.Scan or OpShape.Difference or OpShape.Run;
 
     static double Weight(int i) => 1.5 - 0.75 * i;
 
@@ -277,7 +277,9 @@ public class OpRegistryWalkTests
             var half = entry.Shape == OpShape.Pairwise ? sample.Length / 2 : sample.Length;
             inputs.Add(x = tape.AddInput(sample[..half].Select(T.CreateChecked).ToArray(), false, true));
             if (entry.Shape == OpShape.Pairwise) inputs.Add(y = tape.AddInput(sample[half..].Select(T.CreateChecked).ToArray(), false, true));
-            output = tape.Record(entry.Op, x, y, constant, index: entry.Shape == OpShape.Element ? 1 : 0);
+            // x[2] for an element, x[2:3] for a run (the constant holds its length).
+            if (entry.Shape == OpShape.Run) constant = T.CreateChecked(2);
+            output = tape.Record(entry.Op, x, y, constant, index: entry.Shape is OpShape.Element or OpShape.Run ? 1 : 0);
             if (IsVectorValued(entry))
             {
                 // A vector result is reduced by a dot product with fixed weights, so that every element counts.

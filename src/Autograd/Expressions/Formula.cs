@@ -52,6 +52,9 @@ public sealed class Formula
                     for (var i = node.Operands - 1; i >= 0; i--) arguments[i] = stack.Pop();
                     stack.Push($"{node.Text}({string.Join(", ", arguments)})");
                     break;
+                case SyntaxKind.Slice:
+                    stack.Push($"{stack.Pop()}[{node.Slice.From}:{node.Slice.To}]");
+                    break;
                 case SyntaxKind.Let:
                     statements.Append(node.Text).Append(" = ").Append(stack.Pop()).Append("; ");
                     break;

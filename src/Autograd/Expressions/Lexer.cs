@@ -56,6 +56,7 @@ public static class Lexer
                 ',' => TokenKind.Comma,
                 '=' => TokenKind.Assign,
                 ';' => TokenKind.Semicolon,
+                ':' => TokenKind.Colon,
                 _ => throw new FormulaException(FormulaError.Syntax, $"Unexpected character '{ch}'",
                     new SourceSpan(start + 1, 1), ch.ToString(), "a number, a name, an operator or a parenthesis"),
             };

@@ -215,6 +215,11 @@ public sealed class Parser
 
     void ParseIndex(Token open)
     {
+        if (Peek.Kind == TokenKind.Name || (_position + 1 < _tokens.Count && _tokens[_position + 1].Kind is TokenKind.Colon))
+        {
+            ParseSlice(open);
+            return;
+        }
         var number = Advance();
         if (number.Kind != TokenKind.Number || !int.TryParse(number.Text, out var index) || index < 1)
             throw Error(number, $"Expected a whole number of at least 1 as the index but found {number.Describe()}", "an index such as 1");
@@ -225,6 +230,42 @@ public sealed class Parser
         var span = new SourceSpan(operand.Start, close.Column - operand.Start + 1);
         Push(new SyntaxNode(SyntaxKind.Index, "[]", 0, 1, index, span, open.Span with { Length = close.Column - open.Column + 1 }),
             operand.Depth + 1, operand.Start, close.Column);
+    }
+
+    /// <summary><c>v[a:b]</c>: each bound a whole number, <c>end</c>, or <c>end</c> plus or minus a whole number.</summary>
+    void ParseSlice(Token open)
+    {
+        var from = ParseBound();
+        var colon = Advance();
+        if (colon.Kind != TokenKind.Colon)
+            throw Error(colon, $"Expected ':' between the bounds of a slice but found {colon.Describe()}", "':'");
+        var to = ParseBound();
+        var close = Advance();
+        if (close.Kind != TokenKind.RightBracket)
+            throw Error(close, $"Expected ']' after the slice but found {close.Describe()}", "']'");
+        var operand = _operands.Pop();
+        var span = new SourceSpan(operand.Start, close.Column - operand.Start + 1);
+        var tokenSpan = open.Span with { Length = close.Column - open.Column + 1 };
+        Push(new SyntaxNode(SyntaxKind.Slice, "[:]", 0, 1, 0, span, tokenSpan, (from, to)), operand.Depth + 1, operand.Start, close.Column);
+    }
+
+    SliceBound ParseBound()
+    {
+        const string expected = "a whole number of at least 1, end, or end - a whole number";
+        var token = Advance();
+        if (token.Kind == TokenKind.Number && int.TryParse(token.Text, out var value))
+        {
+            if (value < 1) throw Error(token, $"Slice bounds start at 1, not {token.Text}", expected);
+            return new SliceBound(value, false);
+        }
+        if (token.Kind != TokenKind.Name || token.Text != "end")
+            throw Error(token, $"Expected {expected} as a slice bound but found {token.Describe()}", expected);
+        if (Peek.Kind is not (TokenKind.Plus or TokenKind.Minus)) return new SliceBound(0, true);
+        var sign = Advance();
+        var offset = Advance();
+        if (offset.Kind != TokenKind.Number || !int.TryParse(offset.Text, out var k))
+            throw Error(offset, $"Expected a whole number after 'end {sign.Text}' but found {offset.Describe()}", "a whole number");
+        return new SliceBound(sign.Kind == TokenKind.Minus ? -k : k, true);
     }
 
     void CloseParen(Token close)

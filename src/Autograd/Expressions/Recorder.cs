@@ -70,6 +70,9 @@ internal sealed class Recorder<T> where T : IFloatingPointIeee754<T>
                 case SyntaxKind.Index:
                     stack.Push(Index(node, stack.Pop()));
                     break;
+                case SyntaxKind.Slice:
+                    stack.Push(Slice(node, stack.Pop()));
+                    break;
                 case SyntaxKind.Call:
                     stack.Push(Call(node, stack));
                     break;
@@ -138,6 +141,24 @@ internal sealed class Recorder<T> where T : IFloatingPointIeee754<T>
                 source.IsScalar ? "a vector" : $"an index from 1 to {source.Length}");
         }
         return Apply(Op.Index, node, vector, index: node.Index - 1);
+    }
+
+    Operand Slice(SyntaxNode node, Operand vector)
+    {
+        var source = Tape[Materialize(vector)];
+        var (from, to) = (node.Slice.From.Resolve(source.Length), node.Slice.To.Resolve(source.Length));
+        var written = $"{node.Slice.From}:{node.Slice.To}";
+        if (source.IsScalar)
+            throw new FormulaException(FormulaError.IndexOutOfRange, $"Slice {written} needs a vector, but '{TextOf(vector)}' is a scalar",
+                node.TokenSpan, written, "a vector");
+        var range = $"'{TextOf(vector)}' has {source.Length} element{(source.Length == 1 ? "" : "s")}, so end is {source.Length}";
+        if (from < 1 || to > source.Length)
+            throw new FormulaException(FormulaError.IndexOutOfRange, $"Slice {written} is {from}:{to}, out of range: {range} (indices start at 1)",
+                node.TokenSpan, written, $"bounds from 1 to {source.Length}");
+        if (from > to)
+            throw new FormulaException(FormulaError.IndexOutOfRange, $"Slice {written} is {from}:{to}, which is empty: {range}",
+                node.TokenSpan, written, "a first bound no greater than the second");
+        return Apply(Op.Slice, node, vector, constant: to - from + 1, index: from - 1);
     }
 
     Operand Call(SyntaxNode node, Stack<Operand> stack)
