@@ -49,7 +49,21 @@ internal static class Num<T> where T : IFloatingPointIeee754<T>
     public static T LogOnePlus(T z)
     {
         var u = T.One + z;
-        return u == T.One ? z : T.Log(u) * z / (u - T.One);
+        if (u == T.One || T.IsPositiveInfinity(u)) return u == T.One ? z : u;
+        return T.Log(u) * z / (u - T.One);
+    }
+
+    /// <summary>
+    /// exp(z) - 1, accurate for tiny z, where exp(z) - 1 keeps only the digits of z that survive 1 + z (and .NET's
+    /// ExpM1 is no better): with u = exp(z) rounded, (u - 1)·z/log(u) cancels the rounding of u (Kahan's trick).
+    /// </summary>
+    public static T ExpMinusOne(T z)
+    {
+        var u = T.Exp(z);
+        if (u == T.One) return z;
+        var um1 = u - T.One;
+        if (um1 == -T.One || T.IsPositiveInfinity(u)) return um1;
+        return um1 * z / T.Log(u);
     }
 }
 
@@ -260,6 +274,188 @@ internal readonly struct MaximumRule : IBinaryRule
     public static T Value<T>(T x, T y) where T : IFloatingPointIeee754<T> => T.Max(x, y);
     public static T DX<T>(T x, T y, T r) where T : IFloatingPointIeee754<T> => x > y ? T.One : x == y ? Num<T>.Half : T.Zero;
     public static T DY<T>(T x, T y, T r) where T : IFloatingPointIeee754<T> => y > x ? T.One : x == y ? Num<T>.Half : T.Zero;
+    public static T DXX<T>(T x, T y, T r) where T : IFloatingPointIeee754<T> => T.Zero;
+    public static T DXY<T>(T x, T y, T r) where T : IFloatingPointIeee754<T> => T.Zero;
+    public static T DYY<T>(T x, T y, T r) where T : IFloatingPointIeee754<T> => T.Zero;
+}
+
+// ----- Inverse trigonometric, hyperbolic, logarithms and erf -----
+// PyTorch's conventions at the ends of a domain: the derivative is infinite or NaN where the formula says so
+// (asin'(±1) = inf, acosh'(1) = inf, atanh'(±1) = inf, log'(0) = inf), never clipped.
+
+internal readonly struct AtanRule : IUnaryRule
+{
+    public static T Value<T>(T x, T c) where T : IFloatingPointIeee754<T> => T.Atan(x);
+    public static T Slope<T>(T x, T r, T c) where T : IFloatingPointIeee754<T> => T.One / (T.One + x * x);
+    public static T Curvature<T>(T x, T r, T c) where T : IFloatingPointIeee754<T>
+    {
+        var s = T.One / (T.One + x * x);
+        return -Num<T>.Two * x * s * s;
+    }
+}
+
+internal readonly struct AsinRule : IUnaryRule
+{
+    public static T Value<T>(T x, T c) where T : IFloatingPointIeee754<T> => T.Asin(x);
+    public static T Slope<T>(T x, T r, T c) where T : IFloatingPointIeee754<T> => T.One / T.Sqrt(T.One - x * x);
+    public static T Curvature<T>(T x, T r, T c) where T : IFloatingPointIeee754<T>
+    {
+        var s = T.One / T.Sqrt(T.One - x * x);
+        return x * s * s * s;
+    }
+}
+
+internal readonly struct AcosRule : IUnaryRule
+{
+    public static T Value<T>(T x, T c) where T : IFloatingPointIeee754<T> => T.Acos(x);
+    public static T Slope<T>(T x, T r, T c) where T : IFloatingPointIeee754<T> => -T.One / T.Sqrt(T.One - x * x);
+    public static T Curvature<T>(T x, T r, T c) where T : IFloatingPointIeee754<T>
+    {
+        var s = T.One / T.Sqrt(T.One - x * x);
+        return -x * s * s * s;
+    }
+}
+
+internal readonly struct SinhRule : IUnaryRule
+{
+    public static T Value<T>(T x, T c) where T : IFloatingPointIeee754<T> => T.Sinh(x);
+    public static T Slope<T>(T x, T r, T c) where T : IFloatingPointIeee754<T> => T.Cosh(x);
+    public static T Curvature<T>(T x, T r, T c) where T : IFloatingPointIeee754<T> => r;
+}
+
+internal readonly struct CoshRule : IUnaryRule
+{
+    public static T Value<T>(T x, T c) where T : IFloatingPointIeee754<T> => T.Cosh(x);
+    public static T Slope<T>(T x, T r, T c) where T : IFloatingPointIeee754<T> => T.Sinh(x);
+    public static T Curvature<T>(T x, T r, T c) where T : IFloatingPointIeee754<T> => r;
+}
+
+internal readonly struct AsinhRule : IUnaryRule
+{
+    public static T Value<T>(T x, T c) where T : IFloatingPointIeee754<T> => T.Asinh(x);
+    public static T Slope<T>(T x, T r, T c) where T : IFloatingPointIeee754<T> => T.One / T.Sqrt(T.One + x * x);
+    public static T Curvature<T>(T x, T r, T c) where T : IFloatingPointIeee754<T>
+    {
+        var s = T.One / T.Sqrt(T.One + x * x);
+        return -x * s * s * s;
+    }
+}
+
+internal readonly struct AcoshRule : IUnaryRule
+{
+    public static T Value<T>(T x, T c) where T : IFloatingPointIeee754<T> => T.Acosh(x);
+    // sqrt(x - 1) sqrt(x + 1), not sqrt(x² - 1): no cancellation near x = 1.
+    public static T Slope<T>(T x, T r, T c) where T : IFloatingPointIeee754<T> => T.One / (T.Sqrt(x - T.One) * T.Sqrt(x + T.One));
+    public static T Curvature<T>(T x, T r, T c) where T : IFloatingPointIeee754<T>
+    {
+        var s = Slope(x, r, c);
+        return -x * s * s * s;
+    }
+}
+
+internal readonly struct AtanhRule : IUnaryRule
+{
+    public static T Value<T>(T x, T c) where T : IFloatingPointIeee754<T> => T.Atanh(x);
+    public static T Slope<T>(T x, T r, T c) where T : IFloatingPointIeee754<T> => T.One / ((T.One - x) * (T.One + x));
+    public static T Curvature<T>(T x, T r, T c) where T : IFloatingPointIeee754<T>
+    {
+        var s = Slope(x, r, c);
+        return Num<T>.Two * x * s * s;
+    }
+}
+
+internal readonly struct Log1pRule : IUnaryRule
+{
+    public static T Value<T>(T x, T c) where T : IFloatingPointIeee754<T> => Num<T>.LogOnePlus(x);
+    public static T Slope<T>(T x, T r, T c) where T : IFloatingPointIeee754<T> => T.One / (T.One + x);
+    public static T Curvature<T>(T x, T r, T c) where T : IFloatingPointIeee754<T> => -T.One / ((T.One + x) * (T.One + x));
+}
+
+internal readonly struct Expm1Rule : IUnaryRule
+{
+    public static T Value<T>(T x, T c) where T : IFloatingPointIeee754<T> => Num<T>.ExpMinusOne(x);
+    public static T Slope<T>(T x, T r, T c) where T : IFloatingPointIeee754<T> => T.Exp(x);
+    public static T Curvature<T>(T x, T r, T c) where T : IFloatingPointIeee754<T> => T.Exp(x);
+}
+
+internal readonly struct Log2Rule : IUnaryRule
+{
+    static T Ln2<T>() where T : IFloatingPointIeee754<T> => T.CreateChecked(0.6931471805599453);
+    public static T Value<T>(T x, T c) where T : IFloatingPointIeee754<T> => T.Log2(x);
+    public static T Slope<T>(T x, T r, T c) where T : IFloatingPointIeee754<T> => T.One / (x * Ln2<T>());
+    public static T Curvature<T>(T x, T r, T c) where T : IFloatingPointIeee754<T> => -T.One / (x * x * Ln2<T>());
+}
+
+internal readonly struct Log10Rule : IUnaryRule
+{
+    static T Ln10<T>() where T : IFloatingPointIeee754<T> => T.CreateChecked(2.302585092994046);
+    public static T Value<T>(T x, T c) where T : IFloatingPointIeee754<T> => T.Log10(x);
+    public static T Slope<T>(T x, T r, T c) where T : IFloatingPointIeee754<T> => T.One / (x * Ln10<T>());
+    public static T Curvature<T>(T x, T r, T c) where T : IFloatingPointIeee754<T> => -T.One / (x * x * Ln10<T>());
+}
+
+internal readonly struct ErfRule : IUnaryRule
+{
+    static T TwoOverSqrtPi<T>() where T : IFloatingPointIeee754<T> => T.CreateChecked(1.1283791670955126);
+    public static T Value<T>(T x, T c) where T : IFloatingPointIeee754<T> => T.CreateTruncating(SpecialFunctions.Erf(double.CreateTruncating(x)));
+    public static T Slope<T>(T x, T r, T c) where T : IFloatingPointIeee754<T> => TwoOverSqrtPi<T>() * T.Exp(-x * x);
+    public static T Curvature<T>(T x, T r, T c) where T : IFloatingPointIeee754<T> => -Num<T>.Two * x * Slope(x, r, c);
+}
+
+// ----- Two inputs: atan2, hypot, the halves of clamp -----
+
+internal readonly struct Atan2Rule : IBinaryRule
+{
+    // atan2(y, x) with the language's argument order: the node's first input is y. At (0, 0) the derivatives are
+    // NaN, as in PyTorch (0/0).
+    public static T Value<T>(T y, T x) where T : IFloatingPointIeee754<T> => T.Atan2(y, x);
+    public static T DX<T>(T y, T x, T r) where T : IFloatingPointIeee754<T> => x / (y * y + x * x);
+    public static T DY<T>(T y, T x, T r) where T : IFloatingPointIeee754<T> => -y / (y * y + x * x);
+    public static T DXX<T>(T y, T x, T r) where T : IFloatingPointIeee754<T>
+    {
+        var s = y * y + x * x;
+        return -Num<T>.Two * x * y / (s * s);
+    }
+    public static T DXY<T>(T y, T x, T r) where T : IFloatingPointIeee754<T>
+    {
+        var s = y * y + x * x;
+        return (y * y - x * x) / (s * s);
+    }
+    public static T DYY<T>(T y, T x, T r) where T : IFloatingPointIeee754<T>
+    {
+        var s = y * y + x * x;
+        return Num<T>.Two * x * y / (s * s);
+    }
+}
+
+internal readonly struct HypotRule : IBinaryRule
+{
+    // sqrt(x² + y²) without overflow; at (0, 0) the derivatives are NaN, as in PyTorch (x / r with r = 0).
+    public static T Value<T>(T x, T y) where T : IFloatingPointIeee754<T> => T.Hypot(x, y);
+    public static T DX<T>(T x, T y, T r) where T : IFloatingPointIeee754<T> => x / r;
+    public static T DY<T>(T x, T y, T r) where T : IFloatingPointIeee754<T> => y / r;
+    public static T DXX<T>(T x, T y, T r) where T : IFloatingPointIeee754<T> => y * y / (r * r * r);
+    public static T DXY<T>(T x, T y, T r) where T : IFloatingPointIeee754<T> => -x * y / (r * r * r);
+    public static T DYY<T>(T x, T y, T r) where T : IFloatingPointIeee754<T> => x * x / (r * r * r);
+}
+
+internal readonly struct ClampLowRule : IBinaryRule
+{
+    // max(x, lo) with PyTorch's clamp convention: at x == lo the whole gradient goes to x, none to lo.
+    public static T Value<T>(T x, T lo) where T : IFloatingPointIeee754<T> => T.IsNaN(x) ? x : T.Max(x, lo);
+    public static T DX<T>(T x, T lo, T r) where T : IFloatingPointIeee754<T> => x >= lo ? T.One : T.Zero;
+    public static T DY<T>(T x, T lo, T r) where T : IFloatingPointIeee754<T> => x < lo ? T.One : T.Zero;
+    public static T DXX<T>(T x, T y, T r) where T : IFloatingPointIeee754<T> => T.Zero;
+    public static T DXY<T>(T x, T y, T r) where T : IFloatingPointIeee754<T> => T.Zero;
+    public static T DYY<T>(T x, T y, T r) where T : IFloatingPointIeee754<T> => T.Zero;
+}
+
+internal readonly struct ClampHighRule : IBinaryRule
+{
+    // min(x, hi) with PyTorch's clamp convention: at x == hi the whole gradient goes to x, none to hi.
+    public static T Value<T>(T x, T hi) where T : IFloatingPointIeee754<T> => T.IsNaN(x) ? x : T.Min(x, hi);
+    public static T DX<T>(T x, T hi, T r) where T : IFloatingPointIeee754<T> => x <= hi ? T.One : T.Zero;
+    public static T DY<T>(T x, T hi, T r) where T : IFloatingPointIeee754<T> => x > hi ? T.One : T.Zero;
     public static T DXX<T>(T x, T y, T r) where T : IFloatingPointIeee754<T> => T.Zero;
     public static T DXY<T>(T x, T y, T r) where T : IFloatingPointIeee754<T> => T.Zero;
     public static T DYY<T>(T x, T y, T r) where T : IFloatingPointIeee754<T> => T.Zero;

@@ -111,6 +111,8 @@ internal sealed class FusedReplay<T> where T : IFloatingPointIeee754<T>
             if (node.Length > 1 || !node.IsScalar)
             {
                 if (node.Length != length || operands.Any(o => kinds[o] is Kind.Reduce or Kind.AfterReduce)) return null;
+                // Chunks are independent only when each element depends on the same element of the operands.
+                if (node.Op != Op.Input && !OpRegistry.Of(node.Op).IsElementwise) return null;
                 kinds[id] = node.Op == Op.Input ? Kind.VectorInput : Kind.Lane;
             }
             else if (laneOperand)

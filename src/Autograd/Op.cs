@@ -1,6 +1,6 @@
 namespace Autograd;
 
-/// <summary>What one tape node computes from its inputs; <see cref="Derivatives{T}"/> holds each op's rules.</summary>
+/// <summary>What one tape node computes from its inputs; each op has one entry in <see cref="OpRegistry"/>.</summary>
 public enum Op : byte
 {
     /// <summary>A leaf: a parameter, a constant, a data column or a literal number.</summary>
@@ -8,16 +8,29 @@ public enum Op : byte
 
     // Elementwise, one input.
     Neg, Exp, Log, Sqrt, Abs, Sin, Cos, Tan, Tanh, Sigmoid, Relu, Softplus, Square,
+    Atan, Asin, Acos, Sinh, Cosh, Asinh, Acosh, Atanh, Log1p, Expm1, Log2, Log10, Erf,
     /// <summary>x ^ c for a constant exponent c held by the node; never takes the log of x.</summary>
     PowConstant,
 
     // Elementwise, two inputs, a scalar broadcasts against a vector.
-    Add, Sub, Mul, Div, Pow, Minimum, Maximum,
+    Add, Sub, Mul, Div, Pow, Minimum, Maximum, Atan2, Hypot,
+    /// <summary>max(x, lo), the lower half of clamp: at x == lo the gradient goes to x.</summary>
+    ClampLow,
+    /// <summary>min(x, hi), the upper half of clamp: at x == hi the gradient goes to x.</summary>
+    ClampHigh,
 
     // Reductions and selection: the result is a scalar.
-    Sum, Mean, Dot, Min, Max,
+    Sum, Mean, Dot, Min, Max, Prod, LogSumExp,
     /// <summary>One element of a vector; the node holds the zero-based index.</summary>
     Index,
+
+    // Vector to vector, not elementwise.
+    /// <summary>Running sums, the same length.</summary>
+    CumSum,
+    /// <summary>Differences of neighbours, one element shorter.</summary>
+    Diff,
+    /// <summary>Elements Index .. Index + Constant - 1 of a vector (zero-based start, the length held as the constant).</summary>
+    Slice,
 }
 
 /// <summary>Names of ops as the expression language and the recorded tape show them.</summary>
@@ -29,6 +42,7 @@ public static class OpNames
         Op.PowConstant => "pow",
         Op.Minimum => "min",
         Op.Maximum => "max",
+        Op.ClampLow or Op.ClampHigh => "clamp",
         _ => op.ToString().ToLowerInvariant(),
     };
 }

@@ -5,7 +5,10 @@ namespace Autograd;
 
 /// <summary>
 /// The rules of Derivatives.cs applied to one element, for nodes whose operands are all single numbers:
-/// no spans, no loops, so that small formulas replay at a few nanoseconds a node.
+/// no spans, no loops, so that small formulas replay at a few nanoseconds a node. The arms below are fast paths that
+/// the JIT folds when the op is a constant (the compiled replays); every other op, and any op added later, goes to
+/// its registered kernel (<see cref="OpRegistry"/>), and the registry walk checks each arm against that kernel bit
+/// for bit.
 /// </summary>
 internal static class ScalarKernels<T> where T : IFloatingPointIeee754<T>
 {
@@ -35,7 +38,7 @@ internal static class ScalarKernels<T> where T : IFloatingPointIeee754<T>
         Op.Maximum => MaximumRule.Value(x, y),
         Op.Sum or Op.Mean or Op.Min or Op.Max => x,
         Op.Dot => x * y,
-        _ => throw new InvalidOperationException($"Op {op} has no scalar rule."),
+        _ => RegisteredValue(op, x, y, c),
     };
 
     /// <summary>dr/dx of a one- or two-input op at one element.</summary>
@@ -63,7 +66,7 @@ internal static class ScalarKernels<T> where T : IFloatingPointIeee754<T>
         Op.Minimum => MinimumRule.DX(x, y, r),
         Op.Maximum => MaximumRule.DX(x, y, r),
         Op.Sum or Op.Mean or Op.Min or Op.Max => T.One,
-        _ => throw new InvalidOperationException($"Op {op} has no scalar rule."),
+        _ => RegisteredDX(op, x, y, r, c),
     };
 
     /// <summary>dr/dy of a two-input op at one element.</summary>
@@ -77,6 +80,17 @@ internal static class ScalarKernels<T> where T : IFloatingPointIeee754<T>
         Op.Pow => PowRule.DY(x, y, r),
         Op.Minimum => MinimumRule.DY(x, y, r),
         Op.Maximum => MaximumRule.DY(x, y, r),
-        _ => throw new InvalidOperationException($"Op {op} has no second input."),
+        _ => RegisteredDY(op, x, y, r),
     };
+
+    // The registry's kernels for the ops without an arm above. Not inlined, like a throw helper, so that the arms
+    // stay as small as before for the JIT that inlines them into the compiled replays.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    static T RegisteredValue(Op op, T x, T y, T c) => Kernels<T>.Of(op).Value(x, y, c);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    static T RegisteredDX(Op op, T x, T y, T r, T c) => Kernels<T>.Of(op).DX(x, y, r, c);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    static T RegisteredDY(Op op, T x, T y, T r) => Kernels<T>.Of(op).DY(x, y, r);
 }

@@ -57,7 +57,8 @@ public sealed class Tape<T> where T : IFloatingPointIeee754<T>
     {
         var a = _nodes[x];
         var b = y >= 0 ? _nodes[y] : null;
-        var (length, isScalar) = Shapes.Result(op, a.Length, a.IsScalar, b?.Length ?? 0, b?.IsScalar ?? true, index);
+        var count = op == Op.Slice ? int.CreateSaturating(constant) : 0;
+        var (length, isScalar) = Shapes.Result(op, a.Length, a.IsScalar, b?.Length ?? 0, b?.IsScalar ?? true, index, count);
         var requiresGrad = a.RequiresGrad || (b?.RequiresGrad ?? false);
         var node = new TapeNode<T>(op, x, y, constant ?? T.Zero, index, new T[length], isScalar, requiresGrad, span, null);
         Kernels<T>.Forward(op, a.Value, b is null ? default : b.Value, node.Constant, index, node.Value);

@@ -44,7 +44,7 @@ public sealed class TapeNode<T> where T : IFloatingPointIeee754<T>
     public bool RequiresGrad { get; }
     public SourceSpan Span { get; }
     /// <summary>The bound name of an input node, or a literal's text.</summary>
-    public string? Name { get; }
+    public string? Name { get; internal set; }
     public int Length => Value.Length;
     /// <summary>A number written in the formula rather than a bound input.</summary>
     public bool IsLiteral { get; internal init; }

@@ -77,7 +77,7 @@ public sealed record TapeNodeInfo
     /// <summary>Ids of the nodes this one reads.</summary>
     public required int[] Inputs { get; init; }
 
-    /// <summary>For an input: its name (or a literal's text) and kind.</summary>
+    /// <summary>For an input: its name (or a literal's text) and kind; for a node bound by a let statement (<c>r = ...; mean(r^2)</c>): the bound name.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? Name { get; init; }
 

@@ -70,6 +70,13 @@ internal sealed record IndexExpr(Expr Vector, int Index) : Expr
     public override string Minimal() => $"{Wrap(Vector, Vector.Precedence == 5)}[{Index}]";
 }
 
+internal sealed record SliceExpr(Expr Vector, string Bounds) : Expr
+{
+    public override int Precedence => 5;
+    public override string Full() => $"{Vector.Full()}[{Bounds}]";
+    public override string Minimal() => $"{Wrap(Vector, Vector.Precedence == 5)}[{Bounds}]";
+}
+
 /// <summary>A generated expression and a bound on the magnitude of its value (elementwise for a vector).</summary>
 internal sealed record Generated(Expr Expr, double Bound)
 {
@@ -110,7 +117,7 @@ internal static class FormulaGenerator
 
     static Generated Unary(int k, Generated a)
     {
-        int kind = k % 16, variant = k / 16 % 4, spelling = k / 64 % 3;
+        int kind = k % 24, variant = k / 16 % 4, spelling = k / 64 % 3;
         switch (kind)
         {
             case 0: return new(new NegateExpr(a.Expr), a.Bound);
@@ -154,6 +161,37 @@ internal static class FormulaGenerator
                     _ => new(Bin("^", p, Leaf("1.5")), Math.Pow(high, 1.5)),
                 };
             }
+            // The functions of issue 13, each inside its domain and away from the ends of it.
+            case 16: return new(Call("atan", a.Expr), Math.PI / 2);
+            case 17: return new(Call("erf", a.Expr), 1);
+            case 18: return new(Call("asinh", a.Expr), Math.Asinh(a.Bound));
+            case 19:
+            {
+                var (p, low, high) = Positive(a, variant);
+                return new(Call("log1p", p), Math.Max(Math.Abs(Math.Log(1 + low)), Math.Log(1 + high)));
+            }
+            case 20: { var g = Guard(a); return new(Call("expm1", g.Expr), Math.Exp(g.Bound)); }
+            case 21:
+            {
+                var half = Bin("*", Leaf("0.5"), Call("sin", a.Expr));
+                return spelling switch
+                {
+                    0 => new(Call("asin", half), Math.PI / 2),
+                    1 => new(Call("acos", half), Math.PI),
+                    _ => new(Call("atanh", half), Math.Atanh(0.5)),
+                };
+            }
+            case 22: { var g = Guard(a); return new(Call(variant % 2 == 0 ? "sinh" : "cosh", g.Expr), Math.Cosh(g.Bound)); }
+            case 23:
+            {
+                var (p, low, high) = Positive(a, variant);
+                return spelling switch
+                {
+                    0 => new(Call("log2", p), Math.Max(Math.Abs(Math.Log2(low)), Math.Abs(Math.Log2(high)))),
+                    1 => new(Call("log10", p), Math.Max(Math.Abs(Math.Log10(low)), Math.Abs(Math.Log10(high)))),
+                    _ => new(Call("acosh", Bin("+", Leaf("1.5"), p)), Math.Acosh(1.5 + high)),
+                };
+            }
             default:
             {
                 // A constant base to a variable power.
@@ -166,7 +204,7 @@ internal static class FormulaGenerator
 
     static Generated Binary(int k, Generated l, Generated r)
     {
-        int kind = k % 7, variant = k / 7 % 4;
+        int kind = k % 10, variant = k / 10 % 4;
         switch (kind)
         {
             case 0: return new(Bin("+", l.Expr, r.Expr), l.Bound + r.Bound);
@@ -181,6 +219,9 @@ internal static class FormulaGenerator
             }
             case 4: return new(Call("min", l.Expr, r.Expr), Math.Max(l.Bound, r.Bound));
             case 5: return new(Call("max", l.Expr, r.Expr), Math.Max(l.Bound, r.Bound));
+            case 7: { var (p, _, _) = Positive(r, variant); return new(Call("atan2", l.Expr, p), Math.PI); }
+            case 8: { var (p, _, high) = Positive(r, variant); return new(Call("hypot", l.Expr, p), l.Bound + high); }
+            case 9: return new(Call("clamp", Bin("-", l.Expr, r.Expr), new NegateExpr(Leaf("1")), Leaf("1")), 1);
             default:
             {
                 // Both base and exponent vary: a positive base to a power in [-1, 1].
@@ -194,7 +235,7 @@ internal static class FormulaGenerator
 
     static Generated Reduce(int k, Generated a, Generated b)
     {
-        int kind = k % 6, index = k / 6 % VectorLength + 1;
+        int kind = k % 11, index = k / 11 % VectorLength + 1;
         switch (kind)
         {
             case 0: return new(Call("sum", a.Expr), VectorLength * a.Bound);
@@ -202,7 +243,16 @@ internal static class FormulaGenerator
             case 2: { var (g, h) = (Guard(a), Guard(b)); return new(Call("dot", g.Expr, h.Expr), VectorLength * g.Bound * h.Bound); }
             case 3: return new(Call("min", a.Expr), a.Bound);
             case 4: return new(Call("max", a.Expr), a.Bound);
-            default: return new(new IndexExpr(a.Expr, index), a.Bound);
+            case 5: return new(new IndexExpr(a.Expr, index), a.Bound);
+            case 6: { var g = Guard(a); return new(Call("prod", g.Expr), Math.Pow(g.Bound, VectorLength)); }
+            case 7: return new(Call("logsumexp", a.Expr), a.Bound + Math.Log(VectorLength));
+            case 8: return new(new IndexExpr(Call("cumsum", a.Expr), index), VectorLength * a.Bound);
+            case 9: return new(Call("sum", Call("diff", a.Expr)), 2 * a.Bound * (VectorLength - 1));
+            default:
+            {
+                var bounds = (index % 3) switch { 0 => "2:end", 1 => "1:end-1", _ => "2:3" };
+                return new(Call("sum", new SliceExpr(a.Expr, bounds)), VectorLength * a.Bound);
+            }
         }
     }
 

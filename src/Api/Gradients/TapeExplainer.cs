@@ -22,7 +22,7 @@ public static class TapeExplainer
                 Id = id,
                 Op = OpNames.Of(node.Op),
                 Inputs = node.Op == Op.Input ? [] : node.Y >= 0 ? [node.X, node.Y] : [node.X],
-                Name = node.Op == Op.Input ? node.Name : null,
+                Name = node.Name,
                 Kind = node.Op != Op.Input ? null : boundInput?.Kind.ToString().ToLowerInvariant() ?? "literal",
                 Argument = node.Op switch
                 {

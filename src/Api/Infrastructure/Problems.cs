@@ -71,6 +71,7 @@ public static class Problems
             FormulaError.IndexOutOfRange => (400, "index-out-of-range", "An index is out of range"),
             FormulaError.ShapeMismatch => (400, "shape-mismatch", "Operand shapes do not fit"),
             FormulaError.NotScalar => (400, "not-scalar", "The formula does not give a single number"),
+            FormulaError.DuplicateName => (400, "duplicate-name", "A let statement rebinds a name"),
             _ => (400, "formula-error", "The formula is not valid"),
         };
         var extensions = new Dictionary<string, object?>

@@ -22,10 +22,14 @@ public sealed class Formula
     public static Formula Parse(string text, FormulaLimits? limits = null) =>
         new(text, Parser.Parse(text, limits ?? FormulaLimits.Default));
 
-    /// <summary>The formula with every operation in parentheses, e.g. <c>-x^2</c> as <c>(-(x ^ 2))</c>.</summary>
+    /// <summary>
+    /// The formula with every operation in parentheses, e.g. <c>-x^2</c> as <c>(-(x ^ 2))</c>; let statements
+    /// come first, each as <c>name = expression;</c>.
+    /// </summary>
     public string ToParenthesized()
     {
         var stack = new Stack<string>();
+        var statements = new StringBuilder();
         foreach (var node in Nodes)
         {
             switch (node.Kind)
@@ -48,9 +52,15 @@ public sealed class Formula
                     for (var i = node.Operands - 1; i >= 0; i--) arguments[i] = stack.Pop();
                     stack.Push($"{node.Text}({string.Join(", ", arguments)})");
                     break;
+                case SyntaxKind.Slice:
+                    stack.Push($"{stack.Pop()}[{node.Slice.From}:{node.Slice.To}]");
+                    break;
+                case SyntaxKind.Let:
+                    statements.Append(node.Text).Append(" = ").Append(stack.Pop()).Append("; ");
+                    break;
             }
         }
-        return stack.Pop();
+        return statements.Append(stack.Pop()).ToString();
     }
 
     public override string ToString() => Text;

@@ -13,6 +13,8 @@ public enum FormulaError
     IndexOutOfRange,
     ShapeMismatch,
     NotScalar,
+    /// <summary>A let statement binds a name that is already a parameter, constant, data column or earlier let.</summary>
+    DuplicateName,
 }
 
 /// <summary>A formula that cannot be parsed or bound, with the 1-based column of the offending text.</summary>

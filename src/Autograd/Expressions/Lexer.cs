@@ -10,6 +10,12 @@ public static class Lexer
         while (i < text.Length)
         {
             var ch = text[i];
+            if (ch == '\n')
+            {
+                tokens.Add(new Token(TokenKind.Newline, "\n", i + 1));
+                i++;
+                continue;
+            }
             if (char.IsWhiteSpace(ch)) { i++; continue; }
             var start = i;
             if (char.IsAsciiDigit(ch) || (ch == '.' && i + 1 < text.Length && char.IsAsciiDigit(text[i + 1])))
@@ -22,6 +28,12 @@ public static class Lexer
             {
                 while (i < text.Length && (char.IsAsciiLetterOrDigit(text[i]) || text[i] == '_')) i++;
                 tokens.Add(new Token(TokenKind.Name, text[start..i], start + 1));
+                continue;
+            }
+            if (ch == '<' && i + 1 < text.Length && text[i + 1] == '-')
+            {
+                tokens.Add(new Token(TokenKind.Assign, "<-", start + 1));
+                i += 2;
                 continue;
             }
             if (ch == '*' && i + 1 < text.Length && text[i + 1] == '*')
@@ -42,6 +54,9 @@ public static class Lexer
                 '[' => TokenKind.LeftBracket,
                 ']' => TokenKind.RightBracket,
                 ',' => TokenKind.Comma,
+                '=' => TokenKind.Assign,
+                ';' => TokenKind.Semicolon,
+                ':' => TokenKind.Colon,
                 _ => throw new FormulaException(FormulaError.Syntax, $"Unexpected character '{ch}'",
                     new SourceSpan(start + 1, 1), ch.ToString(), "a number, a name, an operator or a parenthesis"),
             };

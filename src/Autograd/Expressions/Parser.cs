@@ -53,30 +53,97 @@ public sealed class Parser
     Token Peek => _tokens[_position];
     Token Advance() => _tokens[_position++];
 
+    // The let statement being parsed (its name token), whether the loss expression has ended, and whether any
+    // statement has started: a formula is `name = expr` statements, separated by ';' or newlines, then the loss.
+    Token? _let;
+    bool _lossEnded;
+    int _statements;
+
     void Run()
     {
         var expectOperand = true;
+        var statementStart = true;
         while (true)
         {
             var token = Advance();
             if (expectOperand)
             {
+                // A newline after an operator or '(' continues the line; empty statements are skipped.
+                if (token.Kind == TokenKind.Newline || (statementStart && token.Kind == TokenKind.Semicolon)) continue;
+                if (statementStart)
+                {
+                    if (token.Kind == TokenKind.End && (_lossEnded || _statements > 0)) { FinishFormula(token); return; }
+                    StartStatement(token);
+                    statementStart = false;
+                    if (token.Kind == TokenKind.Name && Peek.Kind == TokenKind.Assign)
+                    {
+                        _let = token;
+                        Advance();
+                        continue;
+                    }
+                }
                 expectOperand = ParseOperandPosition(token);
                 continue;
             }
             if (token.Kind == TokenKind.End)
             {
-                while (_pending.Count > 0)
-                {
-                    var open = _pending.Pop();
-                    if (open.Kind is PendingKind.Group or PendingKind.Call)
-                        throw Error(token, $"Expected ')' to close the '(' at column {OpenParenColumn(open)}", "')'");
-                    Emit(open);
-                }
+                EmitPending(token);
+                EndStatement();
+                FinishFormula(token);
                 return;
             }
+            if (token.Kind == TokenKind.Semicolon || (token.Kind == TokenKind.Newline && !InsideParentheses))
+            {
+                EmitPending(token);
+                EndStatement();
+                expectOperand = statementStart = true;
+                continue;
+            }
+            if (token.Kind == TokenKind.Newline) continue;
             expectOperand = ParseOperatorPosition(token);
         }
+    }
+
+    bool InsideParentheses => _pending.Any(p => p.Kind is PendingKind.Group or PendingKind.Call);
+
+    /// <summary>Emits every pending operator; an open parenthesis is an error at <paramref name="token"/>.</summary>
+    void EmitPending(Token token)
+    {
+        while (_pending.Count > 0)
+        {
+            var open = _pending.Pop();
+            if (open.Kind is PendingKind.Group or PendingKind.Call)
+                throw Error(token, $"Expected ')' to close the '(' at column {OpenParenColumn(open)}", "')'");
+            Emit(open);
+        }
+    }
+
+    void StartStatement(Token token)
+    {
+        if (_lossEnded)
+            throw Error(token, $"Found {token.Describe()} after the loss expression: only let statements (name = expression) may come before it",
+                "the end of the formula");
+        _statements++;
+    }
+
+    /// <summary>Closes a statement: a let becomes a <see cref="SyntaxKind.Let"/> node; an expression is the loss.</summary>
+    void EndStatement()
+    {
+        if (_let is not { } name)
+        {
+            _lossEnded = true;
+            return;
+        }
+        var operand = _operands.Pop();
+        var span = new SourceSpan(name.Column, operand.End - name.Column + 1);
+        _output.Add(new SyntaxNode(SyntaxKind.Let, name.Text, 0, 1, 0, span, name.Span));
+        _let = null;
+    }
+
+    void FinishFormula(Token end)
+    {
+        if (!_lossEnded)
+            throw Error(end, "Expected the loss expression after the let statements", OperandExpected);
     }
 
     /// <summary>Handles a token where an operand must start; returns whether an operand is still expected.</summary>
@@ -148,6 +215,11 @@ public sealed class Parser
 
     void ParseIndex(Token open)
     {
+        if (Peek.Kind == TokenKind.Name || (_position + 1 < _tokens.Count && _tokens[_position + 1].Kind is TokenKind.Colon))
+        {
+            ParseSlice(open);
+            return;
+        }
         var number = Advance();
         if (number.Kind != TokenKind.Number || !int.TryParse(number.Text, out var index) || index < 1)
             throw Error(number, $"Expected a whole number of at least 1 as the index but found {number.Describe()}", "an index such as 1");
@@ -158,6 +230,42 @@ public sealed class Parser
         var span = new SourceSpan(operand.Start, close.Column - operand.Start + 1);
         Push(new SyntaxNode(SyntaxKind.Index, "[]", 0, 1, index, span, open.Span with { Length = close.Column - open.Column + 1 }),
             operand.Depth + 1, operand.Start, close.Column);
+    }
+
+    /// <summary><c>v[a:b]</c>: each bound a whole number, <c>end</c>, or <c>end</c> plus or minus a whole number.</summary>
+    void ParseSlice(Token open)
+    {
+        var from = ParseBound();
+        var colon = Advance();
+        if (colon.Kind != TokenKind.Colon)
+            throw Error(colon, $"Expected ':' between the bounds of a slice but found {colon.Describe()}", "':'");
+        var to = ParseBound();
+        var close = Advance();
+        if (close.Kind != TokenKind.RightBracket)
+            throw Error(close, $"Expected ']' after the slice but found {close.Describe()}", "']'");
+        var operand = _operands.Pop();
+        var span = new SourceSpan(operand.Start, close.Column - operand.Start + 1);
+        var tokenSpan = open.Span with { Length = close.Column - open.Column + 1 };
+        Push(new SyntaxNode(SyntaxKind.Slice, "[:]", 0, 1, 0, span, tokenSpan, (from, to)), operand.Depth + 1, operand.Start, close.Column);
+    }
+
+    SliceBound ParseBound()
+    {
+        const string expected = "a whole number of at least 1, end, or end - a whole number";
+        var token = Advance();
+        if (token.Kind == TokenKind.Number && int.TryParse(token.Text, out var value))
+        {
+            if (value < 1) throw Error(token, $"Slice bounds start at 1, not {token.Text}", expected);
+            return new SliceBound(value, false);
+        }
+        if (token.Kind != TokenKind.Name || token.Text != "end")
+            throw Error(token, $"Expected {expected} as a slice bound but found {token.Describe()}", expected);
+        if (Peek.Kind is not (TokenKind.Plus or TokenKind.Minus)) return new SliceBound(0, true);
+        var sign = Advance();
+        var offset = Advance();
+        if (offset.Kind != TokenKind.Number || !int.TryParse(offset.Text, out var k))
+            throw Error(offset, $"Expected a whole number after 'end {sign.Text}' but found {offset.Describe()}", "a whole number");
+        return new SliceBound(sign.Kind == TokenKind.Minus ? -k : k, true);
     }
 
     void CloseParen(Token close)

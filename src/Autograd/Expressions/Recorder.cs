@@ -70,8 +70,14 @@ internal sealed class Recorder<T> where T : IFloatingPointIeee754<T>
                 case SyntaxKind.Index:
                     stack.Push(Index(node, stack.Pop()));
                     break;
+                case SyntaxKind.Slice:
+                    stack.Push(Slice(node, stack.Pop()));
+                    break;
                 case SyntaxKind.Call:
                     stack.Push(Call(node, stack));
+                    break;
+                case SyntaxKind.Let:
+                    Bind(node, stack.Pop());
                     break;
             }
         }
@@ -84,9 +90,35 @@ internal sealed class Recorder<T> where T : IFloatingPointIeee754<T>
         return result;
     }
 
+    // Names bound by let statements: a node recorded once and shared by every use, or a literal kept as a number
+    // (so that `k = 2; x^k` is one PowConstant node, as `x^2` is).
+    readonly Dictionary<string, Operand> _bound = new(StringComparer.Ordinal);
+
+    void Bind(SyntaxNode node, Operand value)
+    {
+        if (_slotByName.TryGetValue(node.Text, out var slot) || _bound.ContainsKey(node.Text))
+        {
+            var what = _bound.ContainsKey(node.Text) ? "an earlier let statement" : $"a {Describe(_inputs[slot].Kind)}";
+            throw new FormulaException(FormulaError.DuplicateName,
+                $"'{node.Text}' is already bound by {what}: a let statement may not rebind it; choose another name",
+                node.TokenSpan, node.Text, "a new name");
+        }
+        if (value.Node >= 0 && Tape[value.Node].Op != Op.Input) Tape[value.Node].Name ??= node.Text;
+        _bound[node.Text] = value with { Text = node.Text };
+    }
+
+    static string Describe(InputKind kind) => kind switch
+    {
+        InputKind.Parameter => "parameter",
+        InputKind.Constant => "constant",
+        InputKind.Data => "data column",
+        _ => kind.ToString().ToLowerInvariant(),
+    };
+
     Operand ResolveName(SyntaxNode node)
     {
         if (_slotByName.TryGetValue(node.Text, out var slot)) return new Operand(InputNodes[slot], 0, node.Text, node.Span);
+        if (_bound.TryGetValue(node.Text, out var bound)) return bound with { Span = node.Span };
         if (Functions.Constants.TryGetValue(node.Text, out var value)) return new Operand(-1, value, node.Text, node.Span);
         var known = _inputs.Count == 0 ? "none" : string.Join(", ", _inputs.Select(i => i.Name));
         var hint = Functions.IsFunction(node.Text) ? $"; '{node.Text}' is a function: call it as {node.Text}(...)" : "";
@@ -111,17 +143,66 @@ internal sealed class Recorder<T> where T : IFloatingPointIeee754<T>
         return Apply(Op.Index, node, vector, index: node.Index - 1);
     }
 
+    Operand Slice(SyntaxNode node, Operand vector)
+    {
+        var source = Tape[Materialize(vector)];
+        var (from, to) = (node.Slice.From.Resolve(source.Length), node.Slice.To.Resolve(source.Length));
+        var written = $"{node.Slice.From}:{node.Slice.To}";
+        if (source.IsScalar)
+            throw new FormulaException(FormulaError.IndexOutOfRange, $"Slice {written} needs a vector, but '{TextOf(vector)}' is a scalar",
+                node.TokenSpan, written, "a vector");
+        var range = $"'{TextOf(vector)}' has {source.Length} element{(source.Length == 1 ? "" : "s")}, so end is {source.Length}";
+        if (from < 1 || to > source.Length)
+            throw new FormulaException(FormulaError.IndexOutOfRange, $"Slice {written} is {from}:{to}, out of range: {range} (indices start at 1)",
+                node.TokenSpan, written, $"bounds from 1 to {source.Length}");
+        if (from > to)
+            throw new FormulaException(FormulaError.IndexOutOfRange, $"Slice {written} is {from}:{to}, which is empty: {range}",
+                node.TokenSpan, written, "a first bound no greater than the second");
+        return Apply(Op.Slice, node, vector, constant: to - from + 1, index: from - 1);
+    }
+
     Operand Call(SyntaxNode node, Stack<Operand> stack)
     {
         var arguments = new Operand[node.Operands];
         for (var i = node.Operands - 1; i >= 0; i--) arguments[i] = stack.Pop();
-        var op = Functions.Resolve(node.Text, node.Operands, node.TokenSpan)
-                 ?? throw new FormulaException(FormulaError.UnknownFunction,
-                     $"Unknown function '{node.Text}'; the functions are {string.Join(", ", Functions.Names)}",
-                     node.TokenSpan, node.Text, "a function name");
+        if (Functions.IsForm(node.Text, node.Operands, node.TokenSpan)) return Form(node, arguments);
+        var op = Functions.Resolve(node.Text, node.Operands, node.TokenSpan) ?? throw UnknownFunction(node);
         if (op == Op.Pow) return Power(node, arguments[0], arguments[1]);
         return arguments.Length == 1 ? Apply(op, node, arguments[0]) : Apply(op, node, arguments[0], arguments[1]);
     }
+
+    static FormulaException UnknownFunction(SyntaxNode node)
+    {
+        var nearest = Functions.Nearest(node.Text, node.Operands);
+        var hint = nearest is null ? "" : $" (did you mean {nearest}?)";
+        return new FormulaException(FormulaError.UnknownFunction,
+            $"Unknown function '{node.Text}'{hint}; the functions are {string.Join(", ", Functions.Names)}",
+            node.TokenSpan, node.Text, nearest is null ? "a function name" : $"a function name such as {nearest}");
+    }
+
+    /// <summary>The functions that record no op of their own (<see cref="Functions.IsForm"/>).</summary>
+    Operand Form(SyntaxNode node, Operand[] arguments)
+    {
+        switch (node.Text)
+        {
+            case "clamp":
+                // PyTorch's order: the lower bound first, then the upper, so lo > hi gives hi everywhere.
+                var low = Apply(Op.ClampLow, node, arguments[0], arguments[1]);
+                return Apply(Op.ClampHigh, node, low, arguments[2]);
+            case "length":
+                return new Operand(-1, LengthOf(arguments[0]), null, node.Span);
+            case "seq_along":
+                var length = LengthOf(arguments[0]);
+                if (arguments[0].Node < 0 || Tape[arguments[0].Node].IsScalar) return new Operand(-1, 1, null, node.Span);
+                var sequence = new T[length];
+                for (var i = 0; i < length; i++) sequence[i] = T.CreateChecked(i + 1);
+                return new Operand(Tape.AddInput(sequence, false, false, TextOf(new Operand(-1, 0, null, node.Span)), node.Span), 0, null, node.Span);
+            default:
+                throw new InvalidOperationException($"'{node.Text}' is declared a form but has no recording.");
+        }
+    }
+
+    int LengthOf(Operand operand) => operand.Node < 0 ? 1 : Tape[operand.Node].Length;
 
     Operand Apply(Op op, SyntaxNode node, Operand x, Operand? y = null, double constant = 0, int index = 0)
     {

@@ -1,6 +1,20 @@
 namespace Autograd.Expressions;
 
-public enum SyntaxKind { Number, Name, Negate, Binary, Call, Index }
+public enum SyntaxKind
+{
+    Number, Name, Negate, Binary, Call, Index,
+    /// <summary>A let statement: binds <see cref="SyntaxNode.Text"/> to the operand before it, which leaves the stack.</summary>
+    Let,
+    /// <summary>A slice <c>v[a:b]</c>, 1-based and inclusive; its bounds are in <see cref="SyntaxNode.Slice"/>.</summary>
+    Slice,
+}
+
+/// <summary>One bound of a slice: a 1-based position, or an offset from <c>end</c> (the length) when FromEnd.</summary>
+public readonly record struct SliceBound(int Value, bool FromEnd)
+{
+    public int Resolve(int length) => FromEnd ? length + Value : Value;
+    public override string ToString() => !FromEnd ? Value.ToString() : Value == 0 ? "end" : Value > 0 ? $"end+{Value}" : $"end-{-Value}";
+}
 
 /// <summary>
 /// One node of a parsed formula. A formula is stored flat, in postfix order: every node follows its
@@ -12,4 +26,4 @@ public enum SyntaxKind { Number, Name, Negate, Binary, Call, Index }
 /// <param name="Span">The whole subexpression.</param>
 /// <param name="TokenSpan">The operator, name or number token itself.</param>
 public readonly record struct SyntaxNode(SyntaxKind Kind, string Text, double Number, int Operands, int Index,
-    SourceSpan Span, SourceSpan TokenSpan);
+    SourceSpan Span, SourceSpan TokenSpan, (SliceBound From, SliceBound To) Slice = default);

@@ -152,7 +152,15 @@ public class ParserTests
     [InlineData("x * exp", FormulaError.UnknownName, 5,
         "Unknown name 'exp': it is not a parameter, constant or data column (given: x, y, p, d, w) nor pi or e; 'exp' is a function: call it as exp(...) (columns 5-7)")]
     [InlineData("1 + foo(x)", FormulaError.UnknownFunction, 5,
-        "Unknown function 'foo'; the functions are abs, cos, dot, exp, log, max, mean, min, pow, relu, sigmoid, sin, softplus, sqrt, square, sum, tan, tanh (columns 5-7)")]
+        "Unknown function 'foo'; the functions are abs, acos, acosh, asin, asinh, atan, atan2, atanh, clamp, cos, cosh, cumsum, diff, dot, erf, exp, expm1, hypot, length, log, log10, log1p, log2, logsumexp, max, mean, min, pow, prod, relu, seq_along, sigmoid, sin, sinh, softplus, sqrt, square, sum, tan, tanh (columns 5-7)")]
+    [InlineData("atan3(y, x)", FormulaError.UnknownFunction, 1,
+        "Unknown function 'atan3' (did you mean atan2?); the functions are abs, acos, acosh, asin, asinh, atan, atan2, atanh, clamp, cos, cosh, cumsum, diff, dot, erf, exp, expm1, hypot, length, log, log10, log1p, log2, logsumexp, max, mean, min, pow, prod, relu, seq_along, sigmoid, sin, sinh, softplus, sqrt, square, sum, tan, tanh (columns 1-5)")]
+    [InlineData("x + Sqrt(y)", FormulaError.UnknownFunction, 5,
+        "Unknown function 'Sqrt' (did you mean sqrt?); the functions are abs, acos, acosh, asin, asinh, atan, atan2, atanh, clamp, cos, cosh, cumsum, diff, dot, erf, exp, expm1, hypot, length, log, log10, log1p, log2, logsumexp, max, mean, min, pow, prod, relu, seq_along, sigmoid, sin, sinh, softplus, sqrt, square, sum, tan, tanh (columns 5-8)")]
+    [InlineData("clamp(x, 1)", FormulaError.WrongArity, 1, "'clamp' takes 3 arguments but was given 2 (columns 1-5)")]
+    [InlineData("atan2(x)", FormulaError.WrongArity, 1, "'atan2' takes 2 arguments but was given 1 (columns 1-5)")]
+    [InlineData("sum(diff(x))", FormulaError.ShapeMismatch, 5, "diff needs a vector of at least 2 elements, not a scalar (columns 5-11)")]
+    [InlineData("hypot(d, p)", FormulaError.ShapeMismatch, 1, "hypot of vectors of different lengths (3 and 2); only a scalar broadcasts (columns 1-11)")]
     [InlineData("exp(x, y)", FormulaError.WrongArity, 1, "'exp' takes 1 argument but was given 2 (columns 1-3)")]
     [InlineData("x + exp()", FormulaError.WrongArity, 5, "'exp' takes 1 argument but was given 0 (columns 5-7)")]
     [InlineData("pow(x)", FormulaError.WrongArity, 1, "'pow' takes 2 arguments but was given 1 (columns 1-3)")]

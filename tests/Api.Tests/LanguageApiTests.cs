@@ -1,0 +1,64 @@
+using Autograd.Contracts;
+
+namespace Autograd.Api.Tests;
+
+/// <summary>The forms of issue 13 through /gradient: new functions with Hessians, let statements, slices and their errors.</summary>
+public sealed class LanguageApiTests(AutogradApiFactory factory) : IClassFixture<AutogradApiFactory>
+{
+    readonly HttpClient _client = factory.CreateClient();
+
+    [Theory]
+    [InlineData(DType.Float64, 1e-12)]
+    [InlineData(DType.Float32, 1e-5)]
+    public async Task Atan2_with_a_let_gives_value_gradient_and_hessian(DType dtype, double tolerance)
+    {
+        // f = t^2 with t = atan2(y, x) at (x, y) = (1, 1): t = pi/4, dt/dx = -1/2, dt/dy = 1/2,
+        // d²t/dx² = 2xy/s² = 1/2, d²t/dy² = -1/2, d²t/dxdy = (y² - x²)/s² = 0 (s = 2).
+        var (response, raw) = await Api.PostOk(_client, new GradientRequest
+        {
+            Expression = "t = atan2(y, x)\nt^2",
+            Parameters = new() { ["x"] = 1.0, ["y"] = 1.0 },
+            Hessian = true,
+            Explain = true,
+            Dtype = dtype,
+        });
+        var t = Math.PI / 4;
+        Api.Close(t * t, response.Value, tolerance);
+        Api.Close(2 * t * -0.5, response.Gradient.Scalar("x"), tolerance);
+        Api.Close(2 * t * 0.5, response.Gradient.Scalar("y"), tolerance);
+        // H = 2 ∇t ∇tᵀ + 2 t ∇²t.
+        Api.Close([[2 * 0.25 + 2 * t * 0.5, 2 * -0.25], [2 * -0.25, 2 * 0.25 + 2 * t * -0.5]], response.Hessian, tolerance);
+        Assert.Single(response.Tape!, node => node.Name == "t");
+    }
+
+    [Fact]
+    public async Task A_slice_and_the_new_reductions_work_on_vectors()
+    {
+        // diff(v) = (2, -1); sum of squares 5; logsumexp(v[2:end]) = log(e^3 + e^2); prod(v) = 6.
+        var (response, _) = await Api.PostOk(_client, new GradientRequest
+        {
+            Expression = "sum(diff(v)^2) + logsumexp(v[2:end]) + prod(v)",
+            Parameters = new() { ["v"] = new[] { 1.0, 3.0, 2.0 } },
+        });
+        Api.Close(5 + Math.Log(Math.Exp(3) + Math.Exp(2)) + 6, response.Value);
+        var s3 = Math.Exp(3) / (Math.Exp(3) + Math.Exp(2));
+        Api.Close([-4 + 6, 6 + s3 + 2, -2 + (1 - s3) + 3], response.Gradient.Vector("v"));
+    }
+
+    [Theory]
+    [InlineData("x = 2; x", "duplicate-name", 1, "x")]
+    [InlineData("sum(v[3:2])", "index-out-of-range", 6, "3:2")]
+    [InlineData("sum(v[2:end+1])", "index-out-of-range", 6, "2:end+1")]
+    [InlineData("sum(v[0:2])", "formula-syntax", 7, "0")]
+    [InlineData("atan3(x, 1)", "unknown-function", 1, "atan3")]
+    public async Task New_forms_fail_as_problems_with_a_column(string expression, string code, int column, string token)
+    {
+        var problem = await Api.PostProblem(_client, new GradientRequest
+        {
+            Expression = expression,
+            Parameters = new() { ["x"] = 1.0, ["v"] = new[] { 1.0, 2.0, 3.0 } },
+        }, 400, code);
+        Assert.Equal(column, problem.GetProperty("column").GetInt32());
+        Assert.Equal(token, problem.GetProperty("token").GetString());
+    }
+}
