@@ -64,9 +64,9 @@ internal static class Jobs
     /// iterations, which 1000 rows reached. Its learning rate is so small that a million iterations leave it far from
     /// the minimum: it can neither converge nor reach the bottom and stop as noProgress first.
     /// </summary>
-    public static string Timed(double seconds, int recordEvery = 1)
+    /// <param name="rows">More rows make iterations slower, so that a longer run stays below the event cap.</param>
+    public static string Timed(double seconds, int recordEvery = 1, int rows = 4000)
     {
-        const int rows = 4000;
         var d = Enumerable.Range(0, rows).Select(i => i / (double)rows).ToArray();
         var y = d.Select(v => 2 * v + 0.1).ToArray();
         return $$"""

@@ -102,6 +102,8 @@ public static class Swagger
                     """{"expression": "(a - x[1])^2 + b*(x[2] - x[1]^2)^2", "parameters": {"x": [-1, 1]}, "constants": {"a": 1, "b": 5}}"""),
                 ("hessian-and-tape", "The Rosenbrock with its exact Hessian and the recorded tape",
                     """{"expression": "(a - x[1])^2 + b*(x[2] - x[1]^2)^2", "parameters": {"x": [-1, 1]}, "constants": {"a": 1, "b": 5}, "hessian": true, "explain": true}"""),
+                ("let-slices-atan2", "A let statement, slices and atan2: successive differences of a vector, and an angle",
+                    """{"expression": "d = x[2:end] - x[1:end-1]; sum(d^2) + atan2(x[1], x[3])", "parameters": {"x": [1, 2, 4]}, "hessian": true}"""),
                 ("least-squares", "Mean squared error of a line over inline data",
                     """{"expression": "mean((y - (b0 + b1*x))^2)", "parameters": {"b0": 0, "b1": 0}, "data": {"x": [0, 1, 2, 3], "y": [1, 2.1, 2.9, 4.2]}}"""),
             ],
