@@ -31,6 +31,41 @@ public sealed class LanguageApiTests(AutogradApiFactory factory) : IClassFixture
         Assert.Single(response.Tape!, node => node.Name == "t");
     }
 
+    [Theory]
+    [InlineData("float64", 1e-9, 1e-9, 1e-7)]
+    [InlineData("float32", 1e-4, 1e-3, 2e-2)]
+    public async Task A_let_and_slices_minimise_to_the_closed_form_and_draw_a_surface(string dtype, double tolerance, double gradientTolerance,
+        double parameterTolerance)
+    {
+        // sum of squared successive differences pulls x[2] and x[3] to x[1] = 2 (held by the second term): the
+        // minimum is x = (2, 2, 2), loss 0, whatever the start.
+        const string expression = "d = x[2:end] - x[1:end-1]; sum(d^2) + (x[1] - 2)^2";
+        using var timeout = Jobs.Timeout(60);
+        var body = $$"""
+            {"expression": "{{expression}}", "parameters": {"x": [0, 5, -3]}, "dtype": "{{dtype}}",
+             "optimizer": {"type": "lbfgs"}, "maxIterations": 200, "gradientNormTolerance": {{gradientTolerance:R}}}
+            """;
+        var job = await Datasets.RunOk(_client, body, timeout.Token);
+        Assert.True(job.Converged, job.Message);
+        foreach (var value in job.Parameters!.Vector("x")) Api.Close(2, value, parameterTolerance);
+
+        var surface = $$"""
+            {"expression": "{{expression}}", "parameters": {"x": [2, 2, 2]}, "dtype": "{{dtype}}", "resolution": 3,
+             "x": {"parameter": "x[1]", "min": 1, "max": 3}, "y": {"parameter": "x[3]", "min": 1, "max": 3} }
+            """;
+        using var response = await _client.PostAsync("/surface", new StringContent(surface, System.Text.Encoding.UTF8, "application/json"), timeout.Token);
+        var text = await response.Content.ReadAsStringAsync(timeout.Token);
+        Assert.True(response.IsSuccessStatusCode, text);
+        var z = System.Text.Json.JsonDocument.Parse(text).RootElement.GetProperty("z");
+        // At x = (a, 2, c): (2 - a)^2 + (c - 2)^2 + (a - 2)^2.
+        for (var j = 0; j < 3; j++)
+        for (var i = 0; i < 3; i++)
+        {
+            double a = 1 + i, c = 1 + j;
+            Api.Close(2 * (2 - a) * (2 - a) + (c - 2) * (c - 2), z[j][i].GetDouble(), tolerance);
+        }
+    }
+
     [Fact]
     public async Task A_slice_and_the_new_reductions_work_on_vectors()
     {
