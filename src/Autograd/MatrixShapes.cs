@@ -31,18 +31,18 @@ internal static class MatrixShapes
                 return (x, y, index, 1, true, 0);
             case OpShape.Element:
                 if (index < 0 || index >= a.Length)
-                    throw new ShapeException($"Index {index + 1} is out of range: {Describe(a)} has {a.Length} elements.");
+                    throw new MatrixShapeException($"Index {index + 1} is out of range: {Describe(a)} has {a.Length} elements.");
                 return (x, y, index, 1, true, 0);
             case OpShape.Pairwise:
                 if (!SameShape(a, b!))
-                    throw new ShapeException($"{name} needs two operands of the same shape, not {Describe(a)} and {Describe(b!)}.");
+                    throw new MatrixShapeException($"{name} needs two operands of the same shape, not {Describe(a)} and {Describe(b!)}.");
                 return (x, y, index, 1, true, 0);
             case OpShape.Broadcast:
                 return Broadcast(tape, op, x, y, index, span);
             case OpShape.Matrix:
                 return Matrix(op, a, b, x, y, index);
             default:
-                throw new ShapeException($"{name} needs a vector, not {Describe(a)}.");
+                throw new MatrixShapeException($"{name} needs a vector, not {Describe(a)}.");
         }
     }
 
@@ -61,7 +61,7 @@ internal static class MatrixShapes
             var rule = other.IsMatrix
                 ? "matrices combine elementwise only at the same shape, or a one-row matrix over every row"
                 : $"a vector broadcasts over the rows of a matrix only when its length is the number of columns ({matrix.Columns})";
-            throw new ShapeException($"{OpNames.Of(op)} of {Describe(a)} and {Describe(b)}: {rule}.");
+            throw new MatrixShapeException($"{OpNames.Of(op)} of {Describe(a)} and {Describe(b)}: {rule}.");
         }
         var tiled = tape.Record(Op.BroadcastRows, a.IsMatrix ? y : x, index: matrix.Rows, span: span);
         return a.IsMatrix ? (x, tiled, index, matrix.Length, false, matrix.Columns) : (tiled, y, index, matrix.Length, false, matrix.Columns);
@@ -76,36 +76,36 @@ internal static class MatrixShapes
             case Op.MatMul:
             {
                 if (a.IsScalar || b!.IsScalar)
-                    throw new ShapeException($"%*% needs matrices or vectors, not {Describe(a)} and {Describe(b!)}; scale by a number with *.");
+                    throw new MatrixShapeException($"%*% needs matrices or vectors, not {Describe(a)} and {Describe(b!)}; scale by a number with *.");
                 // A vector on the left is one row, on the right one column.
                 int n = a.IsMatrix ? a.Rows : 1, k = a.IsMatrix ? a.Columns : a.Length;
                 int rows = b.IsMatrix ? b.Rows : b.Length, m = b.IsMatrix ? b.Columns : 1;
                 if (k != rows)
-                    throw new ShapeException($"%*% of {Describe(a)} and {Describe(b)}: the first has {k} column{S(k)} but the second has {rows} row{S(rows)}.");
+                    throw new MatrixShapeException($"%*% of {Describe(a)} and {Describe(b)}: the first has {k} column{S(k)} but the second has {rows} row{S(rows)}.");
                 if (a.IsMatrix && b.IsMatrix) return (x, y, k, n * m, false, m);
                 if (!a.IsMatrix && !b.IsMatrix) return (x, y, k, 1, true, 0);
                 return (x, y, k, n * m, false, 0);
             }
             case Op.Transpose:
-                if (a.IsScalar) throw new ShapeException($"t needs a matrix or a vector, not {Describe(a)}.");
+                if (a.IsScalar) throw new MatrixShapeException($"t needs a matrix or a vector, not {Describe(a)}.");
                 return a.IsMatrix ? (x, y, a.Columns, a.Length, false, a.Rows) : (x, y, a.Length, a.Length, false, a.Length);
             case Op.Cbind:
             {
                 if (a.IsScalar || b!.IsScalar)
-                    throw new ShapeException($"cbind needs vectors (or matrices) with the same number of rows, not {Describe(a)} and {Describe(b!)}.");
+                    throw new MatrixShapeException($"cbind needs vectors (or matrices) with the same number of rows, not {Describe(a)} and {Describe(b!)}.");
                 if (a.Rows != b.Rows)
-                    throw new ShapeException($"cbind of {Describe(a)} and {Describe(b)}: the columns must have the same number of rows ({a.Rows} and {b.Rows}).");
+                    throw new MatrixShapeException($"cbind of {Describe(a)} and {Describe(b)}: the columns must have the same number of rows ({a.Rows} and {b.Rows}).");
                 int left = Math.Max(a.Columns, 1), right = Math.Max(b.Columns, 1);
                 return (x, y, left, a.Rows * (left + right), false, left + right);
             }
             case Op.BroadcastRows:
-                if (a.IsMatrix || index < 1) throw new ShapeException($"broadcast repeats a vector over rows, not {Describe(a)}.");
+                if ((a.IsMatrix && a.Rows != 1) || index < 1) throw new MatrixShapeException($"broadcast repeats a vector over rows, not {Describe(a)}.");
                 return (x, y, index, index * a.Length, false, a.Length);
             case Op.RowSums or Op.RowMeans:
-                if (!a.IsMatrix) throw new ShapeException($"{name} needs a matrix, not {Describe(a)}.");
+                if (!a.IsMatrix) throw new MatrixShapeException($"{name} needs a matrix, not {Describe(a)}.");
                 return (x, y, a.Columns, a.Rows, false, 0);
             case Op.ColSums or Op.ColMeans:
-                if (!a.IsMatrix) throw new ShapeException($"{name} needs a matrix, not {Describe(a)}.");
+                if (!a.IsMatrix) throw new MatrixShapeException($"{name} needs a matrix, not {Describe(a)}.");
                 return (x, y, a.Columns, a.Columns, false, 0);
             default:
                 throw new InvalidOperationException($"Op {op} declares shape Matrix, which has no rule for it.");
@@ -121,3 +121,6 @@ internal static class MatrixShapes
     public static string Describe<T>(TapeNode<T> node) where T : IFloatingPointIeee754<T> =>
         node.IsMatrix ? $"a {node.Rows}x{node.Columns} matrix" : node.IsScalar ? "a scalar" : $"a vector of {node.Length}";
 }
+
+/// <summary>A shape error where a matrix takes part; a formula reports it at the operator (for %*%, the %*%).</summary>
+public sealed class MatrixShapeException(string message) : ShapeException(message);

@@ -262,7 +262,8 @@ internal sealed class Recorder<T> where T : IFloatingPointIeee754<T>
         }
         catch (ShapeException e)
         {
-            throw new FormulaException(FormulaError.ShapeMismatch, e.Message.TrimEnd('.'), node.Span, node.Text);
+            var at = e is MatrixShapeException && node.Kind == SyntaxKind.Binary ? node.TokenSpan : node.Span;
+            throw new FormulaException(FormulaError.ShapeMismatch, e.Message.TrimEnd('.'), at, node.Text);
         }
     }
 
