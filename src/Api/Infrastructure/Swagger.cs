@@ -22,11 +22,39 @@ public static class Swagger
             });
             options.MapType<NumberOrVector>(() => new OpenApiSchema
             {
-                Description = "A number, or an array of numbers.",
+                Description = "A number, an array of numbers, or a matrix as an array of equal-length rows (row-major). "
+                              + "A parameter may instead be an initialiser: {\"shape\": [4, 20], \"init\": \"normal\" | \"uniform\" | \"zeros\", \"scale\": 0.1, \"seed\": 1}.",
                 OneOf =
                 [
                     new OpenApiSchema { Type = JsonSchemaType.Number, Format = "double" },
                     new OpenApiSchema { Type = JsonSchemaType.Array, Items = new OpenApiSchema { Type = JsonSchemaType.Number, Format = "double" } },
+                    new OpenApiSchema
+                    {
+                        Type = JsonSchemaType.Array,
+                        Items = new OpenApiSchema { Type = JsonSchemaType.Array, Items = new OpenApiSchema { Type = JsonSchemaType.Number, Format = "double" } },
+                    },
+                    new OpenApiSchema
+                    {
+                        Type = JsonSchemaType.Object,
+                        Required = new HashSet<string> { "shape", "init" },
+                        Properties = new Dictionary<string, IOpenApiSchema>
+                        {
+                            ["shape"] = new OpenApiSchema { Type = JsonSchemaType.Array, MaxItems = 2, Items = new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int32", Minimum = "1" } },
+                            ["init"] = new OpenApiSchema { Type = JsonSchemaType.String, Enum = [JsonValue.Create("normal")!, JsonValue.Create("uniform")!, JsonValue.Create("zeros")!] },
+                            ["scale"] = new OpenApiSchema { Type = JsonSchemaType.Number, Format = "double", Minimum = "0" },
+                            ["seed"] = new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int32" },
+                        },
+                        AdditionalPropertiesAllowed = false,
+                    },
+                ],
+            });
+            options.MapType<FeatureSelection>(() => new OpenApiSchema
+            {
+                Description = "\"*\" for every data column but the target, or the column names in order.",
+                OneOf =
+                [
+                    new OpenApiSchema { Type = JsonSchemaType.String, Enum = [JsonValue.Create("*")!] },
+                    new OpenApiSchema { Type = JsonSchemaType.Array, Items = new OpenApiSchema { Type = JsonSchemaType.String } },
                 ],
             });
             foreach (var assembly in new[] { typeof(GradientRequest).Assembly, typeof(Swagger).Assembly })
