@@ -344,6 +344,8 @@ public sealed class MinimizeJobs
             GradientNorm = completed.GradientNorm ?? job.GradientNorm,
             Parameters = completed.Parameters ?? job.Parameters,
             Fit = completed.Fit,
+            Certificate = completed.Certificate,
+            Preflight = completed.Preflight,
             FinishedAt = now,
             ElapsedSeconds = (seconds = job.StartedAt is { } started ? (now - started).TotalSeconds : null) ?? 0,
         });

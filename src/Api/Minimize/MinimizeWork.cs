@@ -32,6 +32,7 @@ public sealed class FormulaMinimizeWork<T>(CompiledFormula<T> compiled, IObjecti
             var start = new FormulaObjective<T>(compiled).CurrentParameters();
             var batches = objective as MiniBatchObjective<T>;
             var optimizer = settings.Create<T>(objective.Dimension);
+            var preflight = JobInsight.Preflight(compiled, settings, batches is not null, limits);
             var last = new T[objective.Dimension];
             var lastGradient = new T[objective.Dimension];
             T lastValue = T.Zero, lastNorm = T.Zero;
@@ -65,12 +66,14 @@ public sealed class FormulaMinimizeWork<T>(CompiledFormula<T> compiled, IObjecti
                 },
                 StopReason = (StopReasonCode)outcome.Reason,
                 Converged = outcome.Converged,
-                Message = outcome.Message,
+                Message = JobInsight.Message(outcome.Message, outcome.Reason, preflight),
                 Iterations = outcome.Iterations,
                 Value = outcome.Iterations > 0 && T.IsFinite(outcome.Value) ? double.CreateChecked(outcome.Value) : null,
                 GradientNorm = outcome.Iterations > 0 && T.IsFinite(outcome.GradientNorm) ? double.CreateChecked(outcome.GradientNorm) : null,
                 Parameters = Parameters(outcome.Parameters),
                 Fit = fit is null || outcome.Iterations == 0 ? null : FitReport(fit, outcome.Parameters),
+                Certificate = JobInsight.Certificate(compiled, outcome.Parameters, outcome.Reason, outcome.Iterations, batches is not null, limits),
+                Preflight = preflight,
             };
         }
         finally
