@@ -1,4 +1,5 @@
 using System.Numerics;
+using Autograd.Analysis;
 using Autograd.Api.Infrastructure;
 using Autograd.Contracts;
 using Autograd.Expressions;
@@ -9,5 +10,21 @@ namespace Autograd.Api.Gradients;
 public static class SymbolicInsight
 {
     public static Dictionary<string, SymbolicDerivative> Derive<T>(CompiledFormula<T> compiled, BoundInputs inputs, ServiceLimits limits)
-        where T : IFloatingPointIeee754<T> => [];
+        where T : IFloatingPointIeee754<T>
+    {
+        var result = new Dictionary<string, SymbolicDerivative>(StringComparer.Ordinal);
+        foreach (var derivative in SymbolicDifferentiator.Derive(compiled, limits.FormulaLimits))
+        {
+            var texts = derivative.Verified ? derivative.Texts : null;
+            result[derivative.Parameter] = new SymbolicDerivative
+            {
+                Expression = derivative.IsScalar ? texts?[0] : null,
+                Elements = derivative.IsScalar ? null : texts,
+                Verified = derivative.Verified,
+                MaxRelativeError = derivative.MaxRelativeError,
+                Note = derivative.Note,
+            };
+        }
+        return result;
+    }
 }
