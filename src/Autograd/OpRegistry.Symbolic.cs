@@ -26,7 +26,7 @@ internal static partial class OpRegistry
         Op.Neg => (SymbolicStep s, int g) => (s.G.Neg(g), -1),
         Op.Exp => (SymbolicStep s, int g) => (s.G.Times(g, s.R), -1),
         Op.Log => (SymbolicStep s, int g) => (s.G.Over(g, s.X), -1),
-        Op.Sqrt => (SymbolicStep s, int g) => (s.G.Over(g, s.G.Times(2, s.R)), -1),
+        Op.Sqrt => (SymbolicStep s, int g) => (s.G.Over(g, s.G.Scale(2, s.R)), -1),
         Op.Abs => (SymbolicStep s, int g) => (s.G.Times(g, s.G.Over(s.X, s.R)), -1),
         Op.Sin => (SymbolicStep s, int g) => (s.G.Times(g, s.G.Call(Op.Cos, s.X)), -1),
         Op.Cos => (SymbolicStep s, int g) => (s.G.Neg(s.G.Times(g, s.G.Call(Op.Sin, s.X))), -1),
@@ -35,7 +35,7 @@ internal static partial class OpRegistry
         Op.Sigmoid => (SymbolicStep s, int g) => (s.G.Times(g, s.G.Times(s.R, s.G.Minus(s.G.Const(1), s.R))), -1),
         Op.Relu => (SymbolicStep s, int g) => (s.G.Times(g, s.G.Step(s.X)), -1),
         Op.Softplus => (SymbolicStep s, int g) => (s.G.Times(g, s.G.Call(Op.Sigmoid, s.X)), -1),
-        Op.Square => (SymbolicStep s, int g) => (s.G.Times(g, s.G.Times(2, s.X)), -1),
+        Op.Square => (SymbolicStep s, int g) => (s.G.Times(g, s.G.Scale(2, s.X)), -1),
         Op.Atan => (SymbolicStep s, int g) => (s.G.Over(g, s.G.Plus(s.G.Const(1), s.G.Power(s.X, 2))), -1),
         Op.Asin => (SymbolicStep s, int g) => (s.G.Over(g, s.G.Call(Op.Sqrt, s.G.Minus(s.G.Const(1), s.G.Power(s.X, 2)))), -1),
         Op.Acos => (SymbolicStep s, int g) => (s.G.Neg(s.G.Over(g, s.G.Call(Op.Sqrt, s.G.Minus(s.G.Const(1), s.G.Power(s.X, 2))))), -1),
@@ -46,10 +46,10 @@ internal static partial class OpRegistry
         Op.Atanh => (SymbolicStep s, int g) => (s.G.Over(g, s.G.Times(s.G.Minus(s.G.Const(1), s.X), s.G.Plus(s.G.Const(1), s.X))), -1),
         Op.Log1p => (SymbolicStep s, int g) => (s.G.Over(g, s.G.Plus(s.G.Const(1), s.X)), -1),
         Op.Expm1 => (SymbolicStep s, int g) => (s.G.Times(g, s.G.Call(Op.Exp, s.X)), -1),
-        Op.Log2 => (SymbolicStep s, int g) => (s.G.Over(g, s.G.Times(Math.Log(2), s.X)), -1),
-        Op.Log10 => (SymbolicStep s, int g) => (s.G.Over(g, s.G.Times(Math.Log(10), s.X)), -1),
-        Op.Erf => (SymbolicStep s, int g) => (s.G.Times(g, s.G.Times(2 / Math.Sqrt(Math.PI), s.G.Call(Op.Exp, s.G.Neg(s.G.Power(s.X, 2))))), -1),
-        Op.PowConstant => (SymbolicStep s, int g) => (s.G.Times(g, s.G.Times(s.C, s.G.Power(s.X, s.C - 1))), -1),
+        Op.Log2 => (SymbolicStep s, int g) => (s.G.Over(g, s.G.Scale(Math.Log(2), s.X)), -1),
+        Op.Log10 => (SymbolicStep s, int g) => (s.G.Over(g, s.G.Scale(Math.Log(10), s.X)), -1),
+        Op.Erf => (SymbolicStep s, int g) => (s.G.Times(g, s.G.Scale(2 / Math.Sqrt(Math.PI), s.G.Call(Op.Exp, s.G.Neg(s.G.Power(s.X, 2))))), -1),
+        Op.PowConstant => (SymbolicStep s, int g) => (s.G.Times(g, s.G.Scale(s.C, s.G.Power(s.X, s.C - 1))), -1),
 
         // ----- Elementwise, two inputs -----
         Op.Add => (SymbolicStep s, int g) => (g, g),
@@ -59,8 +59,8 @@ internal static partial class OpRegistry
         Op.Pow => (SymbolicStep s, int g) => (
             s.G.Times(g, s.G.Times(s.Y, s.G.Apply(Op.Pow, s.X, s.G.Minus(s.Y, s.G.Const(1))))),
             s.G.Times(g, s.G.Times(s.R, s.G.Call(Op.Log, s.X)))),
-        Op.Minimum => (SymbolicStep s, int g) => (s.G.Times(g, s.G.Step(s.G.Minus(s.Y, s.X))), s.G.Times(g, s.G.Step(s.G.Minus(s.X, s.Y)))),
-        Op.Maximum => (SymbolicStep s, int g) => (s.G.Times(g, s.G.Step(s.G.Minus(s.X, s.Y))), s.G.Times(g, s.G.Step(s.G.Minus(s.Y, s.X)))),
+        Op.Minimum => (SymbolicStep s, int g) => (s.G.Times(g, s.G.Step(s.G.Minus(s.Y, s.X), 0.5)), s.G.Times(g, s.G.Step(s.G.Minus(s.X, s.Y), 0.5))),
+        Op.Maximum => (SymbolicStep s, int g) => (s.G.Times(g, s.G.Step(s.G.Minus(s.X, s.Y), 0.5)), s.G.Times(g, s.G.Step(s.G.Minus(s.Y, s.X), 0.5))),
         Op.Atan2 => (SymbolicStep s, int g) =>
         {
             // atan2(y, x) with the node's first input y = s.X and second x = s.Y.
@@ -68,8 +68,8 @@ internal static partial class OpRegistry
             return (s.G.Over(s.G.Times(g, s.Y), squares), s.G.Neg(s.G.Over(s.G.Times(g, s.X), squares)));
         },
         Op.Hypot => (SymbolicStep s, int g) => (s.G.Times(g, s.G.Over(s.X, s.R)), s.G.Times(g, s.G.Over(s.Y, s.R))),
-        Op.ClampLow => (SymbolicStep s, int g) => (s.G.Times(g, s.G.Step(s.G.Minus(s.X, s.Y))), s.G.Times(g, s.G.Step(s.G.Minus(s.Y, s.X)))),
-        Op.ClampHigh => (SymbolicStep s, int g) => (s.G.Times(g, s.G.Step(s.G.Minus(s.Y, s.X))), s.G.Times(g, s.G.Step(s.G.Minus(s.X, s.Y)))),
+        Op.ClampLow => (SymbolicStep s, int g) => (s.G.Times(g, s.G.Step(s.G.Minus(s.X, s.Y), 1)), s.G.Times(g, s.G.Step(s.G.Minus(s.Y, s.X)))),
+        Op.ClampHigh => (SymbolicStep s, int g) => (s.G.Times(g, s.G.Step(s.G.Minus(s.Y, s.X), 1)), s.G.Times(g, s.G.Step(s.G.Minus(s.X, s.Y)))),
 
         // ----- Reductions and selection -----
         Op.Sum => (SymbolicStep s, int g) => (g, -1),

@@ -91,7 +91,7 @@ public static class SymbolicDifferentiator
                 continue;
             }
             var root = adjoint[formula.InputNode(slot)];
-            if (root < 0) root = graph.Const(0);
+            root = root < 0 ? graph.Const(0) : Lower(graph, root);
             var elements = spec.IsScalar ? [root] : Enumerable.Range(0, spec.Length).Select(k => Element(graph, root, k)).ToArray();
             var texts = new string[elements.Length];
             string? note = null;
@@ -139,10 +139,42 @@ public static class SymbolicDifferentiator
             {
                 var element = spec.IsScalar ? spec.Name : $"{spec.Name}[{k + 1}]";
                 return new SymbolicResult(spec.Name, spec.IsScalar, null, false, double.IsFinite(worst) ? worst : null,
-                    $"the text for {element} evaluates to {value} at this point, the tape's gradient is {gradient[k]}: not returned (at a kink the text's step (1 + u/|u|)/2 is undefined)");
+                    $"the text for {element} evaluates to {value} at this point, the tape's gradient is {gradient[k]}: not returned (the text is undefined at a kink, where its step (1 + u/|u|)/2 divides 0 by 0, and prod's r/x at a zero element)");
             }
         }
         return new SymbolicResult(spec.Name, spec.IsScalar, texts, true, worst, null);
+    }
+
+    /// <summary>
+    /// Rewrites sums over vectors that hold a scattered slice or diff adjoint (which the language cannot write) as sums
+    /// of their elements, where the vector has at most <see cref="MaxElements"/>; a loop over ids in order.
+    /// </summary>
+    internal static int Lower(SymbolicGraph graph, int root)
+    {
+        var mapped = new int[root + 1];
+        var scattered = new bool[root + 1];
+        for (var id = 0; id <= root; id++)
+        {
+            var symbol = graph[id];
+            int a = symbol.A >= 0 ? mapped[symbol.A] : -1, b = symbol.B >= 0 ? mapped[symbol.B] : -1;
+            scattered[id] = symbol.Kind == SymbolKind.Scatter || (symbol.A >= 0 && scattered[symbol.A]) || (symbol.B >= 0 && scattered[symbol.B]);
+            if (symbol.Kind == SymbolKind.Apply && symbol.Op is Op.Sum or Op.Mean && scattered[id] && graph.Length(a) <= MaxElements)
+            {
+                var sum = Element(graph, a, 0);
+                for (var k = 1; k < graph.Length(a); k++) sum = graph.Plus(sum, Element(graph, a, k));
+                mapped[id] = symbol.Op == Op.Sum ? sum : graph.Over(sum, graph.Const(graph.Length(a)));
+                scattered[id] = false;
+            }
+            else if (symbol.Kind == SymbolKind.Apply)
+                mapped[id] = graph.Apply(symbol.Op, a, b, symbol.Constant, symbol.Index);
+            else if (symbol.Kind == SymbolKind.Scatter)
+                mapped[id] = graph.Scatter(a, symbol.Index, (int)symbol.Constant, symbol.Length);
+            else if (symbol.Kind == SymbolKind.Sequence)
+                mapped[id] = graph.Sequence(a, symbol.Length, symbol.Text);
+            else
+                mapped[id] = id;
+        }
+        return mapped[root];
     }
 
     /// <summary>Element <paramref name="k"/> (0-based) of a vector symbol, pushed through elementwise ops down to indexed names; an explicit stack.</summary>

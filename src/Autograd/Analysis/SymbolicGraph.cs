@@ -130,13 +130,16 @@ internal sealed class SymbolicGraph
     public int Over(int a, int b) => Apply(Op.Div, a, b);
     public int Call(Op op, int a, int b = -1) => Apply(op, a, b);
     public int Power(int a, double c) => Apply(Op.PowConstant, a, constant: c);
-    public int Times(double c, int a) => Apply(Op.Mul, Const(c), a);
+    public int Scale(double c, int a) => Apply(Op.Mul, Const(c), a);
 
     /// <summary>The sum over <paramref name="length"/> elements of a; a broadcast number counts <paramref name="length"/> times.</summary>
     public int SumOver(int a, int length) => length == 1 ? a : Length(a) == 1 ? Times(Const(length), a) : Apply(Op.Sum, a);
 
-    /// <summary>(1 + u/|u|)/2: 1 where u > 0, 0 where u < 0, undefined (NaN) at the kink u = 0.</summary>
-    public int Step(int u) => Times(0.5, Plus(Const(1), Over(u, Call(Op.Abs, u))));
+    /// <summary>
+    /// (1 + u/|u|)/2: 1 where u > 0, 0 where u < 0, undefined (NaN) at the kink u = 0. Where u is 0 identically
+    /// (min(a, a)) the tie holds everywhere, so the op's convention at ties, <paramref name="tie"/>, is the derivative.
+    /// </summary>
+    public int Step(int u, double tie = 0) => IsZero(u) ? Const(tie) : Scale(0.5, Plus(Const(1), Over(u, Call(Op.Abs, u))));
 
     /// <summary>The vector of <paramref name="length"/> elements that is 1 at the 0-based <paramref name="index"/>: relu(1 - |seq_along(v) - i|).</summary>
     public int OneHot(int of, int length, int index) =>

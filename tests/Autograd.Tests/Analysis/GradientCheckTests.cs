@@ -18,7 +18,7 @@ public class GradientCheckTests
     }
 
     /// <summary>A formula that records <paramref name="entry"/>'s op on parameters x (and y) with a scalar result.</summary>
-    static Autograd.Expressions.CompiledFormula<double> Formula(OpEntry entry, double[] sample)
+    internal static Autograd.Expressions.CompiledFormula<double> Formula(OpEntry entry, double[] sample)
     {
         var name = entry.Names.FirstOrDefault();
         if (entry.HoldsConstant)
