@@ -118,3 +118,51 @@ public sealed class InsightApiTests(AutogradApiFactory factory) : IClassFixture<
         Assert.Contains("more than 10 times the largest stable sgd rate", far.Preflight!.Warning);
     }
 }
+
+/// <summary>The derivative as a formula through /gradient: texts that, posted back as formulas, give the gradient.</summary>
+public sealed class SymbolicApiTests(AutogradApiFactory factory) : IClassFixture<AutogradApiFactory>
+{
+    readonly HttpClient _client = factory.CreateClient();
+
+    [Fact]
+    public async Task EachReturnedTextPostedBackAsAFormulaGivesTheGradient()
+    {
+        var request = new GradientRequest
+        {
+            Expression = "r = y - (b0 + b1*x); mean(r^2) + 0.1*sum(w^2) + w[2]*b0",
+            Parameters = new() { ["b0"] = 0.5, ["b1"] = 2.0, ["w"] = new[] { 0.3, -0.7 } },
+            Data = new() { ["x"] = [1.0, 2, 3], ["y"] = [2.0, 3.5, 4] },
+            Symbolic = true,
+        };
+        var (response, _) = await Api.PostOk(_client, request);
+        var symbolic = response.Symbolic!;
+        Assert.All(symbolic.Values, s => Assert.True(s.Verified, s.Note));
+        Assert.Null(symbolic["w"].Expression);
+        Assert.Equal(2, symbolic["w"].Elements!.Length);
+        var texts = new List<(string Text, double Expected)>
+        {
+            (symbolic["b0"].Expression!, response.Gradient["b0"].Values[0]),
+            (symbolic["b1"].Expression!, response.Gradient["b1"].Values[0]),
+            (symbolic["w"].Elements![0], response.Gradient["w"].Values[0]),
+            (symbolic["w"].Elements![1], response.Gradient["w"].Values[1]),
+        };
+        foreach (var (text, expected) in texts)
+        {
+            var (value, _) = await Api.PostOk(_client, request with { Expression = text, Symbolic = false });
+            Assert.Equal(expected, value.Value, 1e-12);
+        }
+    }
+
+    [Fact]
+    public async Task AtAKinkTheTextIsWithheldWithANote()
+    {
+        var (response, _) = await Api.PostOk(_client, new GradientRequest
+        {
+            Expression = "max(x, 1) + x", Parameters = new() { ["x"] = 1.0 }, Symbolic = true,
+        });
+        var x = response.Symbolic!["x"];
+        Assert.False(x.Verified);
+        Assert.Null(x.Expression);
+        Assert.Contains("undefined at a kink", x.Note);
+    }
+}
