@@ -11,6 +11,9 @@ public static class SymmetricEigen
     public static double[] Eigenvalues(ReadOnlySpan<double> matrix, int n, int maxSweeps = 60)
     {
         if (matrix.Length != n * n) throw new ArgumentException($"A {n}×{n} matrix has {n * n} elements, not {matrix.Length}.", nameof(matrix));
+        // A matrix with a NaN or an infinity has no meaningful eigenvalues: NaN for each, for the caller to report.
+        foreach (var entry in matrix)
+            if (!double.IsFinite(entry)) return Enumerable.Repeat(double.NaN, n).ToArray();
         var a = new double[n * n];
         for (var i = 0; i < n; i++)
             for (var j = 0; j < n; j++)

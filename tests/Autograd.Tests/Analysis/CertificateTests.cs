@@ -115,3 +115,20 @@ public class CertificateTests
         Assert.Equal(2.0, top, 1e-8);
     }
 }
+
+/// <summary>Points where the Hessian is not finite give NaN eigenvalues, never an exception.</summary>
+public class NonFiniteCurvatureTests
+{
+    [Fact]
+    public void ANonFiniteHessianGivesNaNEigenvaluesDenseAndByLanczos()
+    {
+        Assert.All(SymmetricEigen.Eigenvalues([1, double.NaN, double.NaN, 2], 2), v => Assert.True(double.IsNaN(v)));
+        // sqrt at 0: the second derivative is infinite.
+        var dense = Certifier.Certify(Compile<double>("sqrt(x) + y^2", Parameter("x", 0.0), Parameter("y", 1.0)), 200);
+        Assert.Contains(dense.Eigenvalues, double.IsNaN);
+        var w = new double[300];
+        var lanczos = Certifier.Certify(Compile<double>("sum(sqrt(w))", Parameter("w", w)), 200);
+        Assert.Contains(lanczos.Eigenvalues, v => !double.IsFinite(v));
+        Assert.True(double.IsNaN(Certifier.LargestEigenvalue(Compile<double>("sqrt(x) + y^2", Parameter("x", 0.0), Parameter("y", 1.0))).LambdaMax));
+    }
+}
