@@ -38,6 +38,9 @@ public static class ServiceCollectionExtensions
         services.AddOptions<MinimizeOptions>().BindConfiguration(MinimizeOptions.Section);
         services.AddSingleton(TimeProvider.System);
         services.AddStores();
+        services.AddSingleton<MinimizeTranslator>();
+        services.AddSingleton<JobLifecycle>();
+        services.AddSingleton<JobRunner>();
         services.AddSingleton<MinimizeJobs>();
         services.AddSingleton<StreamMetrics>();
         services.AddHostedService<MinimizeWorkers>();
