@@ -42,6 +42,8 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<JobLifecycle>();
         services.AddSingleton<JobRunner>();
         services.AddSingleton<MinimizeJobs>();
+        services.AddOptions<ServiceOptions>().BindConfiguration(ServiceOptions.Section);
+        services.AddHostedService<SharedQueueWorkers>();
         services.AddSingleton<StreamMetrics>();
         services.AddHostedService<MinimizeWorkers>();
         services.AddHostedService<JobRetention>();

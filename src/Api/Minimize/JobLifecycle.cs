@@ -24,7 +24,8 @@ public sealed class JobLifecycle(IJobStore store, TimeProvider clock, ServiceMet
     public DateTimeOffset Running(string id)
     {
         var started = clock.GetUtcNow();
-        store.Update(id, j => j with { Status = JobStatus.Running, StartedAt = started });
+        // A job resumed by another worker keeps the time it first started.
+        store.Update(id, j => j with { Status = JobStatus.Running, StartedAt = j.StartedAt ?? started });
         return started;
     }
 
@@ -38,9 +39,31 @@ public sealed class JobLifecycle(IJobStore store, TimeProvider clock, ServiceMet
     /// <summary>Records the job's end and appends its completed event, which closes its log.</summary>
     public void Finished(string id, string optimizer, MinimizeCompleted completed)
     {
-        var now = clock.GetUtcNow();
         double? seconds = null;
-        store.Update(id, job => job with
+        store.Update(id, job => Ended(job, completed, clock.GetUtcNow(), out seconds));
+        metrics.Finished(optimizer, completed.StopReason, completed.Iterations, seconds);
+        if (store.Events(id) is { } log) JobProgress.AppendJson(log, EventKind.Completed, EventStreamResult.CompletedId, completed, _json);
+        store.Prune();
+    }
+
+    /// <summary>
+    /// Records the end of a job run from the shared queue, atomically with its completed event and only while
+    /// <paramref name="claim"/> holds it; false if another worker's claim superseded it (nothing was written).
+    /// </summary>
+    public bool FinishedUnder(IJobQueue queue, JobClaim claim, string optimizer, MinimizeCompleted completed)
+    {
+        double? seconds = null;
+        var (frame, offset) = JobProgress.Frame(EventKind.Completed, EventStreamResult.CompletedId, completed, _json);
+        if (!queue.Complete(claim, job => Ended(job, completed, clock.GetUtcNow(), out seconds), frame, offset)) return false;
+        metrics.Finished(optimizer, completed.StopReason, completed.Iterations, seconds);
+        return true;
+    }
+
+    /// <summary>The record of a job that ended with <paramref name="completed"/> at <paramref name="now"/>.</summary>
+    static MinimizeJob Ended(MinimizeJob job, MinimizeCompleted completed, DateTimeOffset now, out double? seconds)
+    {
+        seconds = job.StartedAt is { } started ? (now - started).TotalSeconds : null;
+        return job with
         {
             Status = completed.Status,
             StopReason = completed.StopReason,
@@ -52,10 +75,7 @@ public sealed class JobLifecycle(IJobStore store, TimeProvider clock, ServiceMet
             Parameters = completed.Parameters ?? job.Parameters,
             Fit = completed.Fit,
             FinishedAt = now,
-            ElapsedSeconds = (seconds = job.StartedAt is { } started ? (now - started).TotalSeconds : null) ?? 0,
-        });
-        metrics.Finished(optimizer, completed.StopReason, completed.Iterations, seconds);
-        if (store.Events(id) is { } log) JobProgress.AppendJson(log, EventKind.Completed, EventStreamResult.CompletedId, completed, _json);
-        store.Prune();
+            ElapsedSeconds = seconds ?? 0,
+        };
     }
 }

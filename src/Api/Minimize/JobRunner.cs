@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using Autograd.Api.Infrastructure;
 using Autograd.Contracts;
+using Autograd.Optimization;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Options;
 
@@ -30,24 +31,40 @@ public sealed class JobRunner(JobLifecycle lifecycle, IOptions<MinimizeOptions> 
             lifecycle.Finished(job.Id, job.Optimizer, JobLifecycle.CancelledBeforeStart(stopping.IsCancellationRequested));
             return;
         }
-        Interlocked.Increment(ref _running);
-        var activity = Telemetry.Source.StartActivity("autograd.job", ActivityKind.Internal, job.Parent);
-        activity?.SetTag("autograd.job.id", job.Id);
-        activity?.SetTag("autograd.optimizer", job.Optimizer);
         var started = lifecycle.Running(job.Id);
+        var completed = Run(job.Id, job.Work, job.Optimizer, job.RecordEvery, job.WallCapBinds, job.Parent, events, job.Cancellation.Token,
+            null, null, job.Forget);
+        lifecycle.Finished(job.Id, job.Optimizer, completed);
+        log.LogInformation("Job {JobId} {Status} after {Iterations} iterations in {Seconds:0.000} s: {StopReason}",
+            job.Id, completed.Status, completed.Iterations, (clock.GetUtcNow() - started).TotalSeconds, completed.StopReason);
+    }
+
+    /// <summary>
+    /// Runs the work with its progress, trace and the service's caps, and says how it ended; <paramref name="ended"/> is
+    /// called once the work has stopped, before the end is reported anywhere.
+    /// </summary>
+    public MinimizeCompleted Run(string id, IMinimizeWork work, string optimizer, int recordEvery, bool wallCapBinds, ActivityContext parent,
+        IEventLog events, CancellationToken cancellation, MinimizerCheckpoint? resume, CheckpointCallback? onCheckpoint, Action ended)
+    {
+        var store = lifecycle.Store;
+        var stopping = lifetime.ApplicationStopping;
+        Interlocked.Increment(ref _running);
+        var activity = Telemetry.Source.StartActivity("autograd.job", ActivityKind.Internal, parent);
+        activity?.SetTag("autograd.job.id", id);
+        activity?.SetTag("autograd.optimizer", optimizer);
         // The cap on recorded iterations also bounds the numbers they hold, so that a job over many parameters
         // cannot fill memory with its trace.
-        var maxEvents = (int)Math.Clamp(_options.MaxEventValuesPerJob / job.Work.ValuesPerRecord, 100, _options.MaxEventsPerJob);
-        var progress = new JobProgress(job.Id, store, events, job.RecordEvery, maxEvents, _options.MaxEventBytesPerJob, clock, _json);
+        var maxEvents = (int)Math.Clamp(_options.MaxEventValuesPerJob / work.ValuesPerRecord, 100, _options.MaxEventsPerJob);
+        var progress = new JobProgress(id, store, events, recordEvery, maxEvents, _options.MaxEventBytesPerJob, clock, _json);
         MinimizeCompleted completed;
         try
         {
-            completed = job.Work.Run(progress, job.Cancellation.Token);
+            completed = work.Run(progress, cancellation, resume, onCheckpoint);
             if (completed.Status == JobStatus.Cancelled && stopping.IsCancellationRequested)
                 completed = completed with { Message = completed.Message + " The service is shutting down." };
             // A time limit the client chose is a stopping rule like maxIterations; the service's own cap is not
             // the client's choice, and a job cut short by it has not done what was asked.
-            if (completed.StopReason == StopReasonCode.TimeLimit && job.WallCapBinds)
+            if (completed.StopReason == StopReasonCode.TimeLimit && wallCapBinds)
                 completed = completed with
                 {
                     Status = JobStatus.Failed,
@@ -56,7 +73,7 @@ public sealed class JobRunner(JobLifecycle lifecycle, IOptions<MinimizeOptions> 
         }
         catch (Exception e)
         {
-            log.LogError(e, "Job {JobId} failed", job.Id);
+            log.LogError(e, "Job {JobId} failed", id);
             completed = new MinimizeCompleted
             {
                 Status = JobStatus.Failed, StopReason = StopReasonCode.Error, Converged = false,
@@ -66,7 +83,7 @@ public sealed class JobRunner(JobLifecycle lifecycle, IOptions<MinimizeOptions> 
         finally
         {
             progress.Flush();
-            job.Forget();
+            ended();
             Interlocked.Decrement(ref _running);
         }
         if (activity is not null)
@@ -77,8 +94,6 @@ public sealed class JobRunner(JobLifecycle lifecycle, IOptions<MinimizeOptions> 
             // Ended before the completed event is written, so whoever sees the job finished also finds its activity ended.
             activity.Dispose();
         }
-        lifecycle.Finished(job.Id, job.Optimizer, completed);
-        log.LogInformation("Job {JobId} {Status} after {Iterations} iterations in {Seconds:0.000} s: {StopReason}",
-            job.Id, completed.Status, completed.Iterations, (clock.GetUtcNow() - started).TotalSeconds, completed.StopReason);
+        return completed;
     }
 }

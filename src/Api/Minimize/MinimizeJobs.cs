@@ -67,11 +67,14 @@ public sealed class MinimizeJobs
     readonly ConcurrentDictionary<string, QueuedJob> _active = new();
     int _waiting;
     readonly CancellationToken _stopping;
+    readonly IJobQueue? _shared;
 
     public MinimizeJobs(JobLifecycle lifecycle, MinimizeTranslator translator, JobRunner runner, IOptions<MinimizeOptions> options,
-        TimeProvider clock, MemoryBudget budget, ILogger<MinimizeJobs> log, IHostApplicationLifetime lifetime, ServiceMetrics metrics)
+        TimeProvider clock, MemoryBudget budget, ILogger<MinimizeJobs> log, IHostApplicationLifetime lifetime, ServiceMetrics metrics,
+        SharedQueue shared)
     {
         (_lifecycle, _translator, _runner, _options, _clock, _budget, _log) = (lifecycle, translator, runner, options.Value, clock, budget, log);
+        _shared = shared.Queue;
         metrics.ObserveJobs(() => Volatile.Read(ref _waiting), () => runner.Running);
         _queue = Channel.CreateUnbounded<QueuedJob>();
         _stopping = lifetime.ApplicationStopping;
@@ -94,6 +97,7 @@ public sealed class MinimizeJobs
         Store.Prune();
         var spec = new MinimizeSpec(JobIds.New(), owner, request, _clock.GetUtcNow(), Activity.Current?.Id);
         var (job, work, wallCapBinds) = _translator.Translate(spec);
+        if (_shared is { } queue) return await SubmitSharedAsync(queue, spec, job, work);
 
         // Admission counts jobs waiting for a worker; a job cancelled while waiting gives its place back at once.
         if (Interlocked.Increment(ref _waiting) > _options.MaxQueuedJobs)
@@ -131,10 +135,40 @@ public sealed class MinimizeJobs
         return job;
     }
 
+    /// <summary>Queues a validated job on the queue replicas share; a worker anywhere rebuilds its work from the spec.</summary>
+    async Task<MinimizeJob> SubmitSharedAsync(IJobQueue queue, MinimizeSpec spec, MinimizeJob job, IMinimizeWork work)
+    {
+        work.Release();
+        if (!await queue.TryReserveAsync(_options.MaxQueuedJobs))
+            throw new ProblemException(429, "queue-full", "Too many jobs",
+                $"{_options.MaxQueuedJobs} jobs are waiting for a worker across all replicas; retry after the Retry-After interval.",
+                new Dictionary<string, object?> { ["retryAfterSeconds"] = 5 });
+        try
+        {
+            await _lifecycle.QueuedAsync(job, spec.Owner);
+        }
+        catch
+        {
+            await queue.ReleaseAsync();
+            throw;
+        }
+        await queue.EnqueueAsync(spec);
+        _log.LogInformation("Job {JobId} queued for any worker: {Optimizer} for up to {MaxIterations} iterations", job.Id, job.Optimizer, job.MaxIterations);
+        return job;
+    }
+
     /// <summary>Requests cancellation; false if the job is unknown. Idempotent.</summary>
     public async Task<bool> CancelAsync(string id, string? owner)
     {
-        if (await Store.FindAsync(id, owner) is null) return false;
+        if (await Store.FindAsync(id, owner) is not { } found) return false;
+        if (_shared is { } queue)
+        {
+            // Marked in the store, so that a worker that claims or takes it over later sees it too; still waiting: finish it here.
+            if (found.FinishedAt is null && await queue.CancelAsync(id))
+                _lifecycle.Finished(id, found.Optimizer, JobLifecycle.CancelledBeforeStart(shuttingDown: false));
+            else Store.RequestCancellation(id);
+            return true;
+        }
         // Another process sharing the store may hold the job: ask them all.
         if (!CancelLocal(id)) Store.RequestCancellation(id);
         return true;
