@@ -40,10 +40,15 @@ stop_all() {
 
 measure() { # label, then the API ports
   local label=$1; shift
-  for port in "$@"; do wrk -t1 -c16 -d5s -s bench/http/post-gradient.lua "http://127.0.0.1:$port/gradient" >/dev/null 2>&1 & done; wait
-  for port in "$@"; do wrk -t1 -c16 -d"${seconds}s" -s bench/http/post-gradient.lua "http://127.0.0.1:$port/gradient" >"$dir/g-$port" 2>&1 & done; wait
+  # Waits for the wrk runs only (a bare wait would wait for the services too).
+  local runs=()
+  for port in "$@"; do wrk -t1 -c16 -d5s -s bench/http/post-gradient.lua "http://127.0.0.1:$port/gradient" >/dev/null 2>&1 & runs+=($!); done
+  wait "${runs[@]}"; runs=()
+  for port in "$@"; do wrk -t1 -c16 -d"${seconds}s" -s bench/http/post-gradient.lua "http://127.0.0.1:$port/gradient" >"$dir/g-$port" 2>&1 & runs+=($!); done
+  wait "${runs[@]}"; runs=()
   local rps; rps=$(for port in "$@"; do awk '/Requests\/sec/ {print $2}' "$dir/g-$port"; done | awk '{s += $1} END {printf "%.0f", s}')
-  for port in "$@"; do wrk -t1 -c4 -d"${seconds}s" -s bench/http/minimize-jobs.lua "http://127.0.0.1:$port" >"$dir/w-$port" 2>&1 & done; wait
+  for port in "$@"; do wrk -t1 -c4 -d"${seconds}s" -s bench/http/minimize-jobs.lua "http://127.0.0.1:$port" >"$dir/w-$port" 2>&1 & runs+=($!); done
+  wait "${runs[@]}"
   local jobs; jobs=$(for port in "$@"; do awk '/W5 jobs per second/ {print $5}' "$dir/w-$port"; done | awk '{s += $1} END {printf "%.1f", s}')
   local from=$1 to=${2:-$1}
   local delay; delay=$(python3 bench/replicas/delay.py "http://127.0.0.1:$from" "http://127.0.0.1:$to" "$delay_jobs")
