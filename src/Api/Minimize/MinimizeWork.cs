@@ -16,6 +16,10 @@ public interface IMinimizeWork
     long RetainedBytes { get; }
 
     MinimizeCompleted Run(JobProgress progress, CancellationToken cancellation);
+
+    /// <summary>Runs from <paramref name="resume"/> (a checkpoint of this same job) if given, offering checkpoints to <paramref name="onCheckpoint"/>.</summary>
+    MinimizeCompleted Run(JobProgress progress, CancellationToken cancellation, MinimizerCheckpoint? resume, CheckpointCallback? onCheckpoint) =>
+        resume is null && onCheckpoint is null ? Run(progress, cancellation) : throw new NotSupportedException("This work cannot be checkpointed.");
     /// <summary>Gives back what the work holds (its compiled formula) when it will not run.</summary>
     void Release();
 }
@@ -25,7 +29,9 @@ public sealed class FormulaMinimizeWork<T>(CompiledFormula<T> compiled, IObjecti
     OptimizerSettings settings, StoppingRules rules, bool includeGradient, FormulaCache cache, FormulaSource source,
     ServiceLimits limits, FitSpec? fit) : IMinimizeWork where T : IFloatingPointIeee754<T>
 {
-    public MinimizeCompleted Run(JobProgress progress, CancellationToken cancellation)
+    public MinimizeCompleted Run(JobProgress progress, CancellationToken cancellation) => Run(progress, cancellation, null, null);
+
+    public MinimizeCompleted Run(JobProgress progress, CancellationToken cancellation, MinimizerCheckpoint? resume, CheckpointCallback? onCheckpoint)
     {
         try
         {
@@ -37,9 +43,10 @@ public sealed class FormulaMinimizeWork<T>(CompiledFormula<T> compiled, IObjecti
             var lastGradient = new T[objective.Dimension];
             T lastValue = T.Zero, lastNorm = T.Zero;
             int? epoch = null;
-            var lastIteration = 0;
+            var lastIteration = resume?.Iteration ?? 0;
+            var firstHere = lastIteration + 1;
 
-            var outcome = Minimizer.Run(objective, start, optimizer, rules, (in IterationState<T> state) =>
+            var outcome = Minimizer.Run(objective, start, optimizer, rules, resume, onCheckpoint, (in IterationState<T> state) =>
             {
                 epoch = batches?.Epoch;
                 lastIteration = state.Iteration;
@@ -53,7 +60,7 @@ public sealed class FormulaMinimizeWork<T>(CompiledFormula<T> compiled, IObjecti
             }, cancellation);
 
             // The last iteration's record; the result below may be a later point (after its update), evaluated once more.
-            if (lastIteration > progress.LastRecorded)
+            if (lastIteration >= firstHere && lastIteration > progress.LastRecorded)
                 Record(progress, lastIteration, epoch, last, lastGradient, lastValue, lastNorm, final: true);
 
             return new MinimizeCompleted
