@@ -47,7 +47,7 @@ public class LeastSquaresBenchmarks
         Workloads.Check("W3 d/db0", _gb0, _leastSquares.GradientOf(0)[0]);
         Workloads.Check("W3 d/db1", _gb1, _leastSquares.GradientOf(1)[0]);
         // Past a few million replayed rows a chain of arithmetic runs as a compiled loop over rows: time that.
-        if (Rows >= 4096)
+        if (Rows >= 64)
         {
             if (!_leastSquares.CompileRowSweep()) throw new InvalidOperationException("W3 should compile to a row sweep.");
             Workloads.Check("W3 value, compiled", LeastSquaresFloor(), LeastSquaresEngine());

@@ -13,7 +13,7 @@ namespace Autograd;
 /// </summary>
 internal sealed class FusedReplay<T> where T : IFloatingPointIeee754<T>
 {
-    const int MinimumLength = 4096;
+    const int MinimumLength = 64;
     const int ChunkLength = 2048;
     /// <summary>From this length on, the one-pass sweep splits the rows in two halves, one per thread.</summary>
     const int SplitLength = 1 << 17;

@@ -35,8 +35,8 @@ internal static class VectorKernels<T> where T : IFloatingPointIeee754<T>
             case Op.Log: TensorPrimitives.Log(x, r); return true;
             case Op.Sqrt: TensorPrimitives.Sqrt(x, r); return true;
             case Op.Abs: TensorPrimitives.Abs(x, r); return true;
-            case Op.Sin: TensorPrimitives.Sin(x, r); return true;
-            case Op.Cos: TensorPrimitives.Cos(x, r); return true;
+            case Op.Sin: VectorMath<T>.Sin(x, r); return true;
+            case Op.Cos: VectorMath<T>.Cos(x, r); return true;
             // TensorPrimitives.Tanh of float loses some 230 ulps near 0 (tanh(-0.001f) = -0.0009999728, not
             // -0.0009999997, System.Numerics.Tensors 10.0.15): float32 takes the element loop.
             case Op.Tanh when typeof(T) != typeof(float): TensorPrimitives.Tanh(x, r); return true;
@@ -79,7 +79,7 @@ internal static class VectorKernels<T> where T : IFloatingPointIeee754<T>
                 {
                     var count = Math.Min(ScratchLength, r.Length - start);
                     var cos = Scratch(count);
-                    TensorPrimitives.Cos(x.Slice(start, count), cos);
+                    VectorMath<T>.Cos(x.Slice(start, count), cos);
                     TensorPrimitives.MultiplyAdd(g.Slice(start, count), cos, gx.Slice(start, count), gx.Slice(start, count));
                 }
                 return true;
@@ -89,7 +89,7 @@ internal static class VectorKernels<T> where T : IFloatingPointIeee754<T>
                 {
                     var count = Math.Min(ScratchLength, r.Length - start);
                     var product = Scratch(count);
-                    TensorPrimitives.Sin(x.Slice(start, count), product);
+                    VectorMath<T>.Sin(x.Slice(start, count), product);
                     TensorPrimitives.Multiply(g.Slice(start, count), product, product);
                     TensorPrimitives.Subtract(gx.Slice(start, count), product, gx.Slice(start, count));
                 }
