@@ -9,6 +9,7 @@
 import { $, fmt, formatParameters } from "./text.js";
 import { drawContour, drawLoss } from "./plots.js";
 import { clearTape, drawTape } from "./tape.js";
+import { describeCertificate, describePreflight } from "./insight.js";
 
 const defaults = {
   formula: "", parameters: "{}", constants: "{}", data: "", optimizer: "sgd", learningRate: "", momentum: "",
@@ -243,6 +244,8 @@ function follow(id, request) {
     run.completed = completed;
     $("status").textContent = `Job ${id}: ${completed.status} (${completed.stopReason}). ${completed.message}`;
     $("final-params").textContent = formatParameters(completed.parameters, 4);
+    $("certificate").textContent = describeCertificate(completed.certificate);
+    $("preflight").textContent = describePreflight(completed.preflight);
     $("start").disabled = false;
     $("cancel").disabled = true;
     drawRun();
@@ -275,7 +278,7 @@ function clearResults() {
   for (const id of ["contour-plot", "loss-plot"]) Plotly.purge(id);
   clearTape();
   clearErrors();
-  for (const id of ["latest-iteration", "latest-value", "latest-gradient-norm", "latest-parameters", "final-params"]) $(id).textContent = "–";
+  for (const id of ["latest-iteration", "latest-value", "latest-gradient-norm", "latest-parameters", "final-params", "certificate", "preflight"]) $(id).textContent = "–";
   $("contour-title").textContent = "Path of descent over the loss";
   $("status").textContent = "Choose an example or write a formula, then Start.";
   $("replay-status").textContent = "";
