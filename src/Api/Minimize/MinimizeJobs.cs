@@ -90,7 +90,8 @@ public sealed class MinimizeJobs
             throw new ProblemException(503, "shutting-down", "The service is shutting down", "The service is shutting down and takes no new jobs; retry against another instance.");
         _store.Prune();
         var (source, target) = LossSource(request);
-        var settings = OptimizerRequests.ToSettings(request.Optimizer);
+        var race = RaceRequests.Parse(request);
+        var settings = race?[0].Settings ?? OptimizerRequests.ToSettings(request.Optimizer);
         var rules = StoppingRulesOf(request);
         if (request.RecordEvery < 1)
             throw Problems.Invalid("recordEvery", $"recordEvery must be 1 or more, not {request.RecordEvery}.");
@@ -99,7 +100,11 @@ public sealed class MinimizeJobs
             () => GradientService.BoundNames(request.Parameters?.Keys, request.Constants?.Keys));
         var inputs = InputBinding.Bind(request.Parameters, request.Constants, data, _limits, request.Dtype);
         var fit = FitOf(request, inputs, target);
-        var work = request.Dtype == DType.Float32
+        IMinimizeWork work = race is not null
+            ? RaceMinimizeWork.Compile(race, request.RaceTarget, (runSettings, turns, run) => request.Dtype == DType.Float32
+                ? Compile<float>(request, source, inputs, runSettings, rules, fit, turns, run)
+                : Compile<double>(request, source, inputs, runSettings, rules, fit, turns, run))
+            : request.Dtype == DType.Float32
             ? Compile<float>(request, source, inputs, settings, rules, fit)
             : Compile<double>(request, source, inputs, settings, rules, fit);
 
@@ -110,7 +115,7 @@ public sealed class MinimizeJobs
             Expression = source.Text,
             Dataset = request.Dataset,
             BatchSize = fit?.BatchSize,
-            Optimizer = OptimizerRequests.NameOf(settings.Kind),
+            Optimizer = race is null ? OptimizerRequests.NameOf(settings.Kind) : "race",
             Dtype = request.Dtype,
             MaxIterations = rules.MaxIterations,
             Parameters = request.Parameters,
@@ -344,6 +349,7 @@ public sealed class MinimizeJobs
             GradientNorm = completed.GradientNorm ?? job.GradientNorm,
             Parameters = completed.Parameters ?? job.Parameters,
             Fit = completed.Fit,
+            Race = completed.Race,
             FinishedAt = now,
             ElapsedSeconds = (seconds = job.StartedAt is { } started ? (now - started).TotalSeconds : null) ?? 0,
         });
@@ -431,7 +437,7 @@ public sealed class MinimizeJobs
     }
 
     IMinimizeWork Compile<T>(MinimizeRequest request, FormulaSource source, BoundInputs inputs, OptimizerSettings settings,
-        StoppingRules rules, FitSpec? fit) where T : IFloatingPointIeee754<T>
+        StoppingRules rules, FitSpec? fit, RaceTurns? turns = null, int run = 0) where T : IFloatingPointIeee754<T>
     {
         var specs = fit?.BatchSize is { } batch
             ? inputs.Specs.Select(s => s.Kind == InputKind.Data ? s with { Length = batch } : s).ToList()
@@ -449,6 +455,7 @@ public sealed class MinimizeJobs
                     .Select(i => (i, GradientService.Convert<T>(inputs.Values[i]))).ToList(),
                 size, fit.Shuffle, fit.Seed)
             : new FormulaObjective<T>(compiled);
+        if (turns is not null) objective = new TurnTakingObjective<T>(objective, turns, run);
         return new FormulaMinimizeWork<T>(compiled, objective, inputs, settings, rules, request.IncludeGradient, _cache, source, _limits, fit);
     }
 }
