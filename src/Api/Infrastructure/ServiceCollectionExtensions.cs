@@ -39,6 +39,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton(TimeProvider.System);
         services.AddStores();
         services.AddSingleton<MinimizeJobs>();
+        services.AddSingleton<Export.ExportRecipes>();
         services.AddSingleton<StreamMetrics>();
         services.AddHostedService<MinimizeWorkers>();
         services.AddHostedService<JobRetention>();

@@ -79,7 +79,7 @@ public static class MinimizeApi
 
     public static async Task<Results<Accepted<MinimizeJob>, Ok<MinimizeJob>, ProblemHttpResult>> StartMinimize(
         MinimizeRequest request, HttpContext context, MinimizeJobs jobs, IOptions<MinimizeOptions> options,
-        IDiagnosticContext diagnostics)
+        IDiagnosticContext diagnostics, Export.ExportRecipes recipes)
     {
         MinimizeJob job;
         try
@@ -93,6 +93,7 @@ public static class MinimizeApi
             return problem.ToResult();
         }
         diagnostics.Set("JobId", job.Id);
+        recipes.Remember(job, request, context.Owner());
         context.Items[Logging.JobIdItem] = job.Id;
         var location = $"/minimize/{job.Id}";
         if (PreferredWait(context.Request, options.Value.MaxPreferWaitSeconds) is { } wait)
