@@ -64,7 +64,7 @@ public static class Swagger
             [nameof(GradientRequest)] = ["expression", "parameters"],
             [nameof(SurfaceRequest)] = ["expression", "parameters", "x", "y"],
             [nameof(SurfaceAxis)] = ["parameter"],
-            [nameof(MinimizeRequest)] = ["parameters", "optimizer", "maxIterations"],
+            [nameof(MinimizeRequest)] = ["parameters", "maxIterations"],
             [nameof(OptimizerRequest)] = ["type"],
             [nameof(DatasetUpload)] = ["columns"],
         };
