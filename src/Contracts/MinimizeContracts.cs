@@ -177,6 +177,12 @@ public sealed record MinimizeJob
     public int? BatchSize { get; init; }
     /// <summary>How well the result fits the whole dataset, for a finished job over data.</summary>
     public FitReport? Fit { get; init; }
+    /// <summary>The curvature certificate at the result, for a finished job.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public CurvatureCertificate? Certificate { get; init; }
+    /// <summary>The learning-rate preflight at the start, for first-order optimizers.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public LearningRatePreflight? Preflight { get; init; }
     /// <summary>The optimizer's type.</summary>
     public required string Optimizer { get; init; }
     /// <summary>float64 or float32.</summary>
@@ -284,6 +290,12 @@ public sealed record MinimizeCompleted
     /// <summary>For a race: every run, best first; the fields above are the best run's.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public RaceRun[]? Race { get; init; }
+    /// <summary>The curvature certificate at the result: Hessian eigenvalues and whether it is a minimum, saddle or maximum.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public CurvatureCertificate? Certificate { get; init; }
+    /// <summary>The learning-rate preflight at the start, for sgd, adam, adamw, rmsprop and adagrad.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public LearningRatePreflight? Preflight { get; init; }
 }
 
 /// <summary>Sent when older recorded iterations were thinned out to respect the per-job event cap.</summary>

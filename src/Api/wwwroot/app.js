@@ -9,6 +9,7 @@
 import { $, fmt, formatParameters } from "./text.js";
 import { drawContour, drawLoss } from "./plots.js";
 import { clearTape, drawTape } from "./tape.js";
+import { describeCertificate, describePreflight } from "./insight.js";
 
 const defaults = {
   formula: "", parameters: "{}", constants: "{}", data: "", optimizer: "sgd", learningRate: "", momentum: "",
@@ -271,6 +272,8 @@ function follow(id, request) {
       ? completed.race.map(r => `${r.rank}. ${r.label}: loss ${fmt(r.value, 6)} after ${r.iterations} iterations` +
           (r.iterationsToTarget != null ? `, target at ${r.iterationsToTarget}` : "") + ` — ${formatParameters(r.parameters, 4)}`).join("\n")
       : formatParameters(completed.parameters, 4);
+    $("certificate").textContent = describeCertificate(completed.certificate);
+    $("preflight").textContent = describePreflight(completed.preflight);
     $("start").disabled = false;
     $("cancel").disabled = true;
     drawRun();
@@ -305,7 +308,7 @@ function clearResults() {
   $("race-legend").hidden = true;
   clearTape();
   clearErrors();
-  for (const id of ["latest-iteration", "latest-value", "latest-gradient-norm", "latest-parameters", "final-params"]) $(id).textContent = "–";
+  for (const id of ["latest-iteration", "latest-value", "latest-gradient-norm", "latest-parameters", "final-params", "certificate", "preflight"]) $(id).textContent = "–";
   $("contour-title").textContent = "Path of descent over the loss";
   $("status").textContent = "Choose an example or write a formula, then Start.";
   $("replay-status").textContent = "";
