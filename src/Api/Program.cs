@@ -1,4 +1,5 @@
 using Autograd.Api.Datasets;
+using Autograd.Api.Export;
 using Autograd.Api.Gradients;
 using Autograd.Api.Infrastructure;
 using Autograd.Api.Minimize;
@@ -32,6 +33,7 @@ app.MapHealthChecks("/health/ready").AllowAnonymous().DisableRateLimiting();
 app.MapServiceMetrics();
 app.MapGradientApi();
 app.MapMinimizeApi();
+app.MapExportApi();
 app.MapDatasetApi();
 
 app.LogTenancy();

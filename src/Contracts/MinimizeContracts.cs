@@ -53,6 +53,15 @@ public sealed record MinimizeRequest
     /// <summary>The update rule and its settings.</summary>
     public OptimizerRequest? Optimizer { get; init; }
 
+    /// <summary>
+    /// A race instead of <c>optimizer</c>: 2 to 8 configurations run from the same start in one job, their iterations
+    /// interleaved in the stream (each event names its run); the result ranks them.
+    /// </summary>
+    public OptimizerRequest[]? Optimizers { get; init; }
+
+    /// <summary>With optimizers: the loss a run must reach; the ranking puts the runs that reach it first, by iterations to it.</summary>
+    public double? RaceTarget { get; init; }
+
     /// <summary>Required: the most iterations to run (one iteration = one loss evaluation and one update).</summary>
     public int? MaxIterations { get; init; }
 
@@ -83,6 +92,8 @@ public sealed record OptimizerRequest
 {
     /// <summary>sgd, adam, adamw, rmsprop, adagrad, lbfgs or newton.</summary>
     public string? Type { get; init; }
+    /// <summary>In a race: the run's name in events and ranking (default: the type, numbered when a type repeats).</summary>
+    public string? Label { get; init; }
     /// <summary>Step size; must be positive.</summary>
     public double? LearningRate { get; init; }
     /// <summary>sgd, rmsprop: momentum factor (default 0).</summary>
@@ -224,13 +235,22 @@ public sealed record MinimizeJob
     public DateTimeOffset? FinishedAt { get; init; }
     /// <summary>Seconds spent running so far.</summary>
     public double ElapsedSeconds { get; init; }
+    /// <summary>For a finished race (optimizers): every run, best first.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public RaceRun[]? Race { get; init; }
 }
 
 /// <summary>One recorded iteration: the point at which the loss was evaluated, the loss and gradient there (the update follows).</summary>
 public sealed record MinimizeProgress
 {
-    /// <summary>1-based iteration number; also the event's SSE id.</summary>
+    /// <summary>1-based iteration number; also the event's SSE id (in a race: iteration × runs + run).</summary>
     public required int Iteration { get; init; }
+    /// <summary>In a race: the 0-based index of the run, in the order of <c>optimizers</c>.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? Run { get; init; }
+    /// <summary>In a race: the run's label.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Label { get; init; }
     /// <summary>The 1-based epoch, when fitting in mini-batches.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public int? Epoch { get; init; }
@@ -273,6 +293,9 @@ public sealed record MinimizeCompleted
     /// <summary>How well the result fits the whole dataset, for a job over data.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public FitReport? Fit { get; init; }
+    /// <summary>For a race: every run, best first; the fields above are the best run's.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public RaceRun[]? Race { get; init; }
     /// <summary>The curvature certificate at the result: Hessian eigenvalues and whether it is a minimum, saddle or maximum.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public CurvatureCertificate? Certificate { get; init; }

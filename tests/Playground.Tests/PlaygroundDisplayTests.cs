@@ -62,6 +62,32 @@ public sealed class PlaygroundDisplayTests(PlaygroundFactory factory, ITestOutpu
     }
 
     [ChromiumFact]
+    public async Task ARaceOverlaysEachRunsLossAndPathInItsOwnColourAndRanksThem()
+    {
+        var (page, errors) = await RunAsync("race");
+        const string traces = "(id) => JSON.stringify(document.getElementById(id).data.filter(t => t.type !== 'contour').map(t => ({ color: t.line.color, n: t.x.length })))";
+        await PlaygroundFactory.WaitAsync(page, "() => document.getElementById('contour-plot').data?.length === 4");
+        var loss = JsonDocument.Parse(await page.EvaluateAsync<string>(traces, "loss-plot")).RootElement.EnumerateArray().ToArray();
+        var path = JsonDocument.Parse(await page.EvaluateAsync<string>(traces, "contour-plot")).RootElement.EnumerateArray().ToArray();
+        foreach (var plot in new[] { loss, path })
+        {
+            Assert.Equal(3, plot.Select(t => t.GetProperty("color").GetString()).Distinct().Count());
+        }
+        // sgd and adam run all 300 iterations; lbfgs converges sooner and stops.
+        Assert.Equal(300, loss[0].GetProperty("n").GetInt32());
+        Assert.Equal(300, path[1].GetProperty("n").GetInt32());
+        Assert.InRange(loss[2].GetProperty("n").GetInt32(), 2, 299);
+        var ranking = (await page.TextContentAsync("#final-params") ?? "").Split('\n');
+        Assert.Equal(3, ranking.Length);
+        Assert.StartsWith("1. lbfgs", ranking[0]);
+        Assert.Equal(["■ sgd", "■ adam", "■ lbfgs"], await page.Locator("#race-legend span").AllTextContentsAsync());
+        await Screenshot(page, "playground-race.png");
+        // KNOWN, not yet understood: with several traces plotly-cartesian sets one inline style attribute, which the
+        // page's CSP blocks (the plots render, as asserted above). Only that violation is tolerated here.
+        Assert.All(errors, e => Assert.True(e.Contains("inline style", StringComparison.Ordinal) || e.Contains("style-src-attr", StringComparison.Ordinal), e));
+    }
+
+    [ChromiumFact]
     public async Task TheLabFitsTheReadmesDataFromItsFirstIteration()
     {
         var (page, errors) = await RunAsync("lab");

@@ -42,6 +42,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<JobLifecycle>();
         services.AddSingleton<JobRunner>();
         services.AddSingleton<MinimizeJobs>();
+        services.AddSingleton<Export.ExportRecipes>();
         services.AddOptions<ServiceOptions>().BindConfiguration(ServiceOptions.Section);
         services.AddHostedService<SharedQueueWorkers>();
         services.AddSingleton<StreamMetrics>();

@@ -92,7 +92,7 @@ public static class Swagger
             [nameof(GradientRequest)] = ["expression", "parameters"],
             [nameof(SurfaceRequest)] = ["expression", "parameters", "x", "y"],
             [nameof(SurfaceAxis)] = ["parameter"],
-            [nameof(MinimizeRequest)] = ["parameters", "optimizer", "maxIterations"],
+            [nameof(MinimizeRequest)] = ["parameters", "maxIterations"],
             [nameof(OptimizerRequest)] = ["type"],
             [nameof(DatasetUpload)] = ["columns"],
         };
@@ -160,6 +160,8 @@ public static class Swagger
                     """{"expression": "5*x^2 + 0.5*y^2", "parameters": {"x": 1, "y": 1}, "optimizer": {"type": "sgd", "learningRate": 0.21}, "maxIterations": 10000, "gradientNormTolerance": 1e-8}"""),
                 ("rosenbrock-lbfgs", "The same with lbfgs: converges in a few dozen iterations",
                     """{"expression": "(a - x[1])^2 + b*(x[2] - x[1]^2)^2", "parameters": {"x": [-1, 1]}, "constants": {"a": 1, "b": 5}, "optimizer": {"type": "lbfgs"}, "maxIterations": 200, "gradientNormTolerance": 1e-10}"""),
+                ("race", "An optimizer race on the tutorial's Rosenbrock: sgd, adam and lbfgs from (-1, 1), interleaved in one stream, ranked by iterations to a loss of 1e-6",
+                    """{"expression": "(a - x[1])^2 + b*(x[2] - x[1]^2)^2", "parameters": {"x": [-1, 1]}, "constants": {"a": 1, "b": 5}, "optimizers": [{"type": "sgd", "learningRate": 0.01}, {"type": "adam", "learningRate": 0.05, "label": "adam 0.05"}, {"type": "lbfgs"}], "raceTarget": 1e-6, "maxIterations": 1000}"""),
                 ("lab-sgd", "The tutorial's lab, y = 1 + x + e, fitted by sgd with the model shorthand (or use \"dataset\": id from POST /datasets)",
                     """{"model": "b0 + b1*x", "target": "y", "loss": "mse", "parameters": {"b0": 0, "b1": 0}, "data": {"x": [0.269, 1.695, 1.528, 0.51, 0.991, 0.899, 1.303, 1.577, 0.188, 0.057, 1.672, 0.866, 1.525, 0.004, 0.891, 1.443, 0.458, 1.891, 1.803, 0.061], "y": [1.577, 2.745, 2.755, 1.419, 2.046, 2.155, 2.477, 2.609, 0.917, 1.168, 2.691, 2.046, 2.579, 1.276, 1.878, 2.493, 1.625, 2.619, 2.703, 0.936]}, "optimizer": {"type": "sgd", "learningRate": 0.1}, "maxIterations": 2000}"""),
                 ("lab-adam", "The lab with adam",

@@ -74,6 +74,7 @@ public sealed class JobLifecycle(IJobStore store, TimeProvider clock, ServiceMet
             GradientNorm = completed.GradientNorm ?? job.GradientNorm,
             Parameters = completed.Parameters ?? job.Parameters,
             Fit = completed.Fit,
+            Race = completed.Race,
             Certificate = completed.Certificate,
             Preflight = completed.Preflight,
             FinishedAt = now,

@@ -26,7 +26,13 @@ public sealed class JobProgress
     long _lastSnapshot;
     int _recorded;
     int _dataOffset;
+    int _pendingId;
     int _pendingIteration;
+    // A race's lane: events of run _run of _runs carry id iteration × _runs + _run, so that ids rise through the
+    // interleaved rounds and Last-Event-ID resumes exactly; counts go to the job's own progress.
+    int _run, _runs = 1;
+    JobProgress? _parent;
+    bool _sparser;
 
     public JobProgress(string jobId, IJobStore store, IEventLog log, int recordEvery, int maxEvents, long maxBytes, TimeProvider clock,
         JsonSerializerOptions json)
@@ -38,6 +44,20 @@ public sealed class JobProgress
 
     public int RecordEvery { get; private set; }
     public int LastRecorded { get; private set; }
+
+    /// <summary>In a race: the run this lane records, and its label; null for a job of one run.</summary>
+    public int? Run => _parent is null ? null : _run;
+    public string? Label { get; private set; }
+
+    /// <summary>
+    /// The progress of run <paramref name="run"/> of a race, writing into the same log. Past the caps a lane does not
+    /// thin what is written (thinning by id would drop whole runs); it records half as often each time instead.
+    /// </summary>
+    public JobProgress Lane(int run, int runs, string label) =>
+        new(_jobId, _store, _log, RecordEvery, Math.Max(1, _maxEvents / runs), _maxBytes, _clock, _json)
+        {
+            _run = run, _runs = runs, _parent = this, Label = label,
+        };
 
     /// <summary>The first iteration is always recorded, so that every trace shows where the run started.</summary>
     public bool ShouldRecord(int iteration) => iteration == 1 || iteration % RecordEvery == 0;
@@ -51,11 +71,14 @@ public sealed class JobProgress
     {
         if (_recorded >= _maxEvents || _log.Bytes >= _maxBytes)
         {
-            Thin();
+            if (_parent is null) Thin();
+            else RecordLessOften();
             if (!final && !ShouldRecord(iteration)) return false;
         }
         _frame.ResetWrittenCount();
-        _dataOffset = WriteHeader(_frame, iteration.ToString(System.Globalization.CultureInfo.InvariantCulture), EventKind.Iteration);
+        var id = (long)iteration * _runs + _run;
+        _pendingId = (int)Math.Min(id, int.MaxValue);
+        _dataOffset = WriteHeader(_frame, _pendingId.ToString(System.Globalization.CultureInfo.InvariantCulture), EventKind.Iteration);
         _writer.Reset(_frame);
         _pendingIteration = iteration;
         return true;
@@ -67,8 +90,9 @@ public sealed class JobProgress
     {
         _writer.Flush();
         _frame.Write("\n\n"u8);
-        _log.Append(EventKind.Iteration, _pendingIteration, _frame.WrittenSpan, _dataOffset);
+        _log.Append(EventKind.Iteration, _pendingId, _frame.WrittenSpan, _dataOffset);
         _recorded++;
+        if (_parent is not null) _parent._recorded++;
         LastRecorded = _pendingIteration;
     }
 
@@ -78,6 +102,12 @@ public sealed class JobProgress
         var now = _clock.GetTimestamp();
         if (!force && _clock.GetElapsedTime(_lastSnapshot, now) < SnapshotInterval) return;
         _lastSnapshot = now;
+        if (_parent is not null)
+        {
+            // A race's status shows how far its runs got, not one run's point.
+            _store.Update(_jobId, job => job with { Iteration = Math.Max(job.Iteration, iteration), RecordedIterations = _parent._recorded });
+            return;
+        }
         var current = parameters?.Invoke();
         _store.Update(_jobId, job => job with
         {
@@ -95,6 +125,16 @@ public sealed class JobProgress
         _store.Update(_jobId, job => job with { RecordEvery = RecordEvery, RecordedIterations = _recorded });
 
     public bool SnapshotDue => _clock.GetElapsedTime(_lastSnapshot) >= SnapshotInterval;
+
+    void RecordLessOften()
+    {
+        if (RecordEvery < 1 << 30) RecordEvery *= 2;
+        if (_sparser) return;
+        _sparser = true;
+        var message = $"Run {_run} ('{Label}') reached its share of the job's cap of {_maxEvents * _runs:N0} recorded iterations or {_maxBytes:N0} bytes of events: from now on it records half as often each time it records (every {RecordEvery}th iteration now); what it recorded stays.";
+        AppendJson(_log, EventKind.Decimated, null, new MinimizeDecimated { RecordEvery = RecordEvery, Message = message }, _json);
+        _store.Update(_jobId, job => job with { Decimated = true });
+    }
 
     void Thin()
     {

@@ -60,6 +60,8 @@ public static class MinimizeApi
                 then one `completed` event (data: MinimizeCompleted) after which the stream closes; a `decimated` event
                 (data: MinimizeDecimated) if older iterations had to be thinned. Idle streams get `: keep-alive` comments.
                 A late subscriber gets every recorded event from the start; `Last-Event-ID: n` resumes after iteration n.
+                In a race (`optimizers`) each event names its `run` and `label`, and its id is iteration × runs + run,
+                so that ids rise through the interleaved rounds and `Last-Event-ID` resumes every run exactly.
                 """)
             .Produces<MinimizeProgress>(StatusCodes.Status200OK, "text/event-stream")
             .Produces<MinimizeCompleted>(StatusCodes.Status200OK, "text/event-stream")
@@ -77,7 +79,7 @@ public static class MinimizeApi
 
     public static async Task<Results<Accepted<MinimizeJob>, Ok<MinimizeJob>, ProblemHttpResult>> StartMinimize(
         MinimizeRequest request, HttpContext context, MinimizeJobs jobs, IOptions<MinimizeOptions> options,
-        IDiagnosticContext diagnostics)
+        IDiagnosticContext diagnostics, Export.ExportRecipes recipes)
     {
         MinimizeJob job;
         try
@@ -91,6 +93,7 @@ public static class MinimizeApi
             return problem.ToResult();
         }
         diagnostics.Set("JobId", job.Id);
+        recipes.Remember(job, request, context.Owner());
         context.Items[Logging.JobIdItem] = job.Id;
         var location = $"/minimize/{job.Id}";
         if (PreferredWait(context.Request, options.Value.MaxPreferWaitSeconds) is { } wait)
@@ -199,7 +202,8 @@ public static class TraceCsv
 {
     public static string Write(IReadOnlyList<MinimizeProgress> trace)
     {
-        var csv = new StringBuilder("iteration,value,gradientNorm");
+        var race = trace.Count > 0 && trace[0].Run is not null;
+        var csv = new StringBuilder(race ? "run,label,iteration,value,gradientNorm" : "iteration,value,gradientNorm");
         if (trace.Count == 0) return csv.Append('\n').ToString();
         var first = trace[0];
         foreach (var (name, value) in first.Parameters) AppendLabels(csv, name, value);
@@ -208,6 +212,7 @@ public static class TraceCsv
         csv.Append('\n');
         foreach (var row in trace)
         {
+            if (race) csv.Append(row.Run).Append(',').Append(Quoted(row.Label ?? "")).Append(',');
             csv.Append(row.Iteration).Append(',').Append(Number(row.Value)).Append(',').Append(Number(row.GradientNorm));
             foreach (var value in row.Parameters.Values) AppendValues(csv, value);
             if (row.Gradient is { } g) foreach (var value in g.Values) AppendValues(csv, value);
@@ -226,6 +231,10 @@ public static class TraceCsv
     {
         foreach (var v in value.Values) csv.Append(',').Append(Number(v));
     }
+
+    /// <summary>A CSV field, quoted (RFC 4180) when it holds a comma, quote or line break.</summary>
+    static string Quoted(string text) =>
+        text.AsSpan().IndexOfAny(",\"\r\n") < 0 ? text : "\"" + text.Replace("\"", "\"\"") + "\"";
 
     static string Number(double value) => value.ToString("R", CultureInfo.InvariantCulture);
 }

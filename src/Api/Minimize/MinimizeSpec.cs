@@ -32,7 +32,8 @@ public sealed class MinimizeTranslator(IDatasetStore datasets, FormulaCache cach
     {
         var request = spec.Request;
         var (source, target) = LossSource(request);
-        var settings = OptimizerRequests.ToSettings(request.Optimizer);
+        var race = RaceRequests.Parse(request);
+        var settings = race?[0].Settings ?? OptimizerRequests.ToSettings(request.Optimizer);
         var rules = StoppingRulesOf(request);
         if (request.RecordEvery < 1)
             throw Problems.Invalid("recordEvery", $"recordEvery must be 1 or more, not {request.RecordEvery}.");
@@ -41,7 +42,11 @@ public sealed class MinimizeTranslator(IDatasetStore datasets, FormulaCache cach
             () => GradientService.BoundNames(request.Parameters?.Keys, request.Constants?.Keys), ModelFeatures.Needs(request));
         var inputs = ModelFeatures.Bind(request, target, formula, data, _limits);
         var fit = FitOf(request, inputs, target);
-        var work = request.Dtype == DType.Float32
+        IMinimizeWork work = race is not null
+            ? RaceMinimizeWork.Compile(race, request.RaceTarget, (runSettings, turns, run) => request.Dtype == DType.Float32
+                ? Compile<float>(request, source, inputs, runSettings, rules, fit, turns, run)
+                : Compile<double>(request, source, inputs, runSettings, rules, fit, turns, run))
+            : request.Dtype == DType.Float32
             ? Compile<float>(request, source, inputs, settings, rules, fit)
             : Compile<double>(request, source, inputs, settings, rules, fit);
         var record = new MinimizeJob
@@ -51,7 +56,7 @@ public sealed class MinimizeTranslator(IDatasetStore datasets, FormulaCache cach
             Expression = source.Text,
             Dataset = request.Dataset,
             BatchSize = fit?.BatchSize,
-            Optimizer = OptimizerRequests.NameOf(settings.Kind),
+            Optimizer = race is null ? OptimizerRequests.NameOf(settings.Kind) : "race",
             Dtype = request.Dtype,
             MaxIterations = rules.MaxIterations,
             Parameters = request.Parameters,
@@ -140,7 +145,7 @@ public sealed class MinimizeTranslator(IDatasetStore datasets, FormulaCache cach
     }
 
     IMinimizeWork Compile<T>(MinimizeRequest request, FormulaSource source, BoundInputs inputs, OptimizerSettings settings,
-        StoppingRules rules, FitSpec? fit) where T : IFloatingPointIeee754<T>
+        StoppingRules rules, FitSpec? fit, RaceTurns? turns = null, int run = 0) where T : IFloatingPointIeee754<T>
     {
         var specs = fit?.BatchSize is { } batch
             ? inputs.Specs.Select(s => s.Kind == InputKind.Data ? s with { Length = batch * Math.Max(1, s.Columns) } : s).ToList()
@@ -158,6 +163,7 @@ public sealed class MinimizeTranslator(IDatasetStore datasets, FormulaCache cach
                     .Select(i => (i, GradientService.Convert<T>(inputs.Values[i]))).ToList(),
                 size, fit.Shuffle, fit.Seed)
             : new FormulaObjective<T>(compiled);
+        if (turns is not null) objective = new TurnTakingObjective<T>(objective, turns, run);
         return new FormulaMinimizeWork<T>(compiled, objective, inputs, settings, rules, request.IncludeGradient, cache, source, _limits, fit);
     }
 }

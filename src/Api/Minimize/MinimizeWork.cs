@@ -103,6 +103,11 @@ public sealed class FormulaMinimizeWork<T>(CompiledFormula<T> compiled, IObjecti
         var writer = progress.Writer;
         writer.WriteStartObject();
         writer.WriteNumber("iteration"u8, iteration);
+        if (progress.Run is { } run)
+        {
+            writer.WriteNumber("run"u8, run);
+            writer.WriteString("label"u8, progress.Label);
+        }
         if (epoch is { } e) writer.WriteNumber("epoch"u8, e);
         WriteNumber(writer, "value"u8, double.CreateChecked(value));
         WriteNumber(writer, "gradientNorm"u8, double.CreateChecked(norm));

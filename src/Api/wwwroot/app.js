@@ -13,7 +13,7 @@ import { describeCertificate, describePreflight } from "./insight.js";
 
 const defaults = {
   formula: "", parameters: "{}", constants: "{}", data: "", optimizer: "sgd", learningRate: "", momentum: "",
-  maxIterations: "100", tolerance: "", recordEvery: "1", axisX: "", axisY: "", resolution: "60", replaySpeed: "100",
+  maxIterations: "100", tolerance: "", recordEvery: "1", axisX: "", axisY: "", resolution: "60", replaySpeed: "100", race: "",
 };
 
 const examples = {
@@ -35,12 +35,18 @@ const examples = {
     constants: "{}", data: "wave:1", optimizer: "adam", learningRate: "0.03", maxIterations: "1500", recordEvery: "5",
     axisX: "W1[1,1]", axisY: "W1[2,1]", replaySpeed: "200",
   },
+  race: {
+    formula: "(a - x[1])^2 + b*(x[2] - x[1]^2)^2", parameters: '{"x": [-1, 1]}', constants: '{"a": 1, "b": 5}',
+    race: '[{"type": "sgd", "learningRate": 0.01}, {"type": "adam", "learningRate": 0.05}, {"type": "lbfgs"}]',
+    maxIterations: "300", recordEvery: "1", replaySpeed: "300",
+  },
 };
 
 const fields = {
   formula: "formula", parameters: "parameters", constants: "constants", optimizer: "optimizer",
   learningRate: "learning-rate", momentum: "momentum", maxIterations: "max-iterations", tolerance: "tolerance",
   recordEvery: "record-every", axisX: "axis-x", axisY: "axis-y", resolution: "resolution", replaySpeed: "replay-speed",
+  race: "race",
 };
 
 const errorIds = ["formula-error", "parameters-error", "constants-error", "dataset-error", "optimizer-error",
@@ -85,6 +91,19 @@ function loadFromUrl() {
 }
 
 // ----- Parameters -----
+
+/** The race box: a JSON array of optimizer objects, or null after showing what is wrong. */
+function parseRace(text) {
+  clearError("optimizer-error");
+  try {
+    const value = JSON.parse(text);
+    if (!Array.isArray(value)) throw new Error('give a JSON array of optimizers, e.g. [{"type": "sgd"}, {"type": "adam"}]');
+    return value;
+  } catch (e) {
+    showError("optimizer-error", `Race: ${e.message}`);
+    return null;
+  }
+}
 
 function parseJson(text, id, what) {
   clearError(id);
@@ -219,9 +238,14 @@ async function start() {
   clearResults();
   const request = await baseRequest();
   if (!request) return;
-  request.optimizer = { type: state.optimizer };
-  if (state.learningRate !== "") request.optimizer.learningRate = Number(state.learningRate);
-  if (state.momentum !== "") request.optimizer.momentum = Number(state.momentum);
+  if (state.race.trim() !== "") {
+    request.optimizers = parseRace(state.race);
+    if (!request.optimizers) return;
+  } else {
+    request.optimizer = { type: state.optimizer };
+    if (state.learningRate !== "") request.optimizer.learningRate = Number(state.learningRate);
+    if (state.momentum !== "") request.optimizer.momentum = Number(state.momentum);
+  }
   request.maxIterations = Number(state.maxIterations);
   request.recordEvery = Number(state.recordEvery || 1);
   if (state.tolerance !== "") request.gradientNormTolerance = Number(state.tolerance);
@@ -245,8 +269,9 @@ function follow(id, request) {
   run.source = source;
   source.addEventListener("iteration", event => {
     const progress = JSON.parse(event.data);
-    if (run !== current || run.seen.has(progress.iteration)) return;
-    run.seen.add(progress.iteration);
+    // Ids are unique in the stream (in a race, iteration × runs + run), iterations only within a run.
+    if (run !== current || run.seen.has(event.lastEventId)) return;
+    run.seen.add(event.lastEventId);
     run.iterations.push(progress.iteration);
     run.values.push(progress.value);
     run.path.push(run.labels.map(l => elementValue(progress.parameters, l)));
@@ -265,7 +290,10 @@ function follow(id, request) {
     run.done = true;
     run.completed = completed;
     $("status").textContent = `Job ${id}: ${completed.status} (${completed.stopReason}). ${completed.message}`;
-    $("final-params").textContent = formatParameters(completed.parameters, 4);
+    $("final-params").textContent = completed.race
+      ? completed.race.map(r => `${r.rank}. ${r.label}: loss ${fmt(r.value, 6)} after ${r.iterations} iterations` +
+          (r.iterationsToTarget != null ? `, target at ${r.iterationsToTarget}` : "") + ` — ${formatParameters(r.parameters, 4)}`).join("\n")
+      : formatParameters(completed.parameters, 4);
     $("certificate").textContent = describeCertificate(completed.certificate);
     $("preflight").textContent = describePreflight(completed.preflight);
     $("start").disabled = false;
@@ -298,6 +326,8 @@ function clearResults() {
   run = null; // first, so that stopping a replay draws nothing and asks for no surface
   stopReplay(false);
   for (const id of ["contour-plot", "loss-plot"]) Plotly.purge(id);
+  $("race-legend").replaceChildren();
+  $("race-legend").hidden = true;
   clearTape();
   clearErrors();
   for (const id of ["latest-iteration", "latest-value", "latest-gradient-norm", "latest-parameters", "final-params", "certificate", "preflight"]) $(id).textContent = "–";

@@ -40,14 +40,50 @@ function padded(lo, hi) {
   return [lo - pad, hi + pad];
 }
 
+/** Distinct colours for the runs of a race, in the order of their index (a single run takes the first). */
+export const palette = ["#ff4136", "#0074d9", "#2ecc40", "#ff851b", "#b10dc9", "#39cccc", "#85144b", "#3d9970"];
+
+/**
+ * The first `shown` recorded events split by run: one entry for a single run, one per run of a race (its events
+ * carry `run` and `label`), each with the indices of its events in the run's arrays.
+ */
+export function lanesOf(run, shown) {
+  const lanes = new Map();
+  for (let i = 0; i < shown; i++) {
+    const p = run.progress[i];
+    const index = p.run ?? 0;
+    if (!lanes.has(index)) lanes.set(index, { index, label: p.label ?? "loss", color: palette[index % palette.length], rows: [] });
+    lanes.get(index).rows.push(i);
+  }
+  return [...lanes.values()].sort((a, b) => a.index - b.index);
+}
+
+/**
+ * Names a race's runs in their colours below the plots: plotly's own legend sets inline styles, which the page's
+ * Content-Security-Policy forbids, so the colours come from the stylesheet's run-N classes.
+ */
+export function drawLegend(lanes) {
+  const legend = $("race-legend");
+  legend.replaceChildren(...(lanes.length > 1 ? lanes : []).map(lane => {
+    const item = document.createElement("span");
+    item.className = `run-${lane.index % palette.length}`;
+    item.textContent = `■ ${lane.label}`;
+    return item;
+  }));
+  legend.hidden = lanes.length < 2;
+}
+
 export function drawLoss(run, shown) {
   const view = lossView(run.values);
   const first = run.iterations[0], last = run.iterations[run.iterations.length - 1];
-  Plotly.react("loss-plot", [{
-    x: run.iterations.slice(0, shown), y: view.y.slice(0, shown), customdata: run.values.slice(0, shown),
-    mode: "lines", name: "loss", hovertemplate: "iteration %{x}<br>loss %{customdata:.8g}<extra></extra>",
-  }], {
-    margin: { t: 30, r: 10 },
+  const lanes = lanesOf(run, shown);
+  drawLegend(lanes);
+  Plotly.react("loss-plot", lanes.map(lane => ({
+    x: lane.rows.map(i => run.iterations[i]), y: lane.rows.map(i => view.y[i]), customdata: lane.rows.map(i => run.values[i]),
+    mode: "lines", line: { color: lane.color },
+    hovertemplate: "iteration %{x}<br>loss %{customdata:.8g}<extra></extra>",
+  })), {
+    margin: { t: 30, r: 10 }, showlegend: false,
     xaxis: { title: { text: "iteration" }, range: last > first ? [first, last] : undefined },
     yaxis: { title: { text: plotlyText(view.title) }, type: view.type, range: view.range },
   }, { responsive: true });
@@ -77,13 +113,17 @@ export function drawContour(run, shown, view, { onProblem, redraw }) {
   if (wanted && !run.fetchingSurface) fetchSurface(run, key, full, view, onProblem).finally(redraw);
 
   $("contour-title").textContent = `Path of descent over the loss (${view.x}, ${view.y})`;
-  const path = pathOf(run.path.slice(0, shown), ix, iy);
   const surface = run.surfaceFailure === key ? null : run.surface;
   const plot = $("contour-plot");
-  const pathTrace = { x: path.map(p => p[0]), y: path.map(p => p[1]), mode: "lines+markers", name: "path",
-    marker: { size: 3, color: "#ff4136" }, line: { color: "#ff4136" }, hovertemplate: "(%{x:.6g}, %{y:.6g})<extra></extra>" };
-  if (surface && run.drawnSurface === surface && plot.data?.length === 2) {
-    Plotly.restyle(plot, { x: [pathTrace.x], y: [pathTrace.y] }, [1]);
+  const lanes = lanesOf(run, shown);
+  const pathTraces = lanes.map(lane => {
+    const path = pathOf(lane.rows.map(i => run.path[i]), ix, iy);
+    return { x: path.map(p => p[0]), y: path.map(p => p[1]), mode: "lines+markers",
+      marker: { size: 3, color: lane.color }, line: { color: lane.color },
+      hovertemplate: "(%{x:.6g}, %{y:.6g})<extra></extra>" };
+  });
+  if (surface && run.drawnSurface === surface && plot.data?.length === pathTraces.length + 1) {
+    Plotly.restyle(plot, { x: pathTraces.map(t => t.x), y: pathTraces.map(t => t.y) }, pathTraces.map((_, i) => i + 1));
     return;
   }
   run.drawnSurface = surface;
@@ -93,7 +133,7 @@ export function drawContour(run, shown, view, { onProblem, redraw }) {
     const box = boxAround(full, 0.5);
     Object.assign(layout.xaxis, { range: box[0] });
     Object.assign(layout.yaxis, { range: box[1] });
-    Plotly.react(plot, [pathTrace], layout, { responsive: true });
+    Plotly.react(plot, pathTraces, layout, { responsive: true });
     return;
   }
   const low = minimum(surface.data.z);
@@ -101,7 +141,7 @@ export function drawContour(run, shown, view, { onProblem, redraw }) {
   Plotly.react(plot, [
     { type: "contour", x: surface.data.x, y: surface.data.y, z, colorscale: "Viridis", showscale: false, ncontours: 25,
       contours: { coloring: "heatmap" }, name: "log10(loss - min)", hoverinfo: "skip" },
-    pathTrace,
+    ...pathTraces,
   ], layout, { responsive: true });
 }
 
