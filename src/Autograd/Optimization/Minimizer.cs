@@ -70,9 +70,12 @@ public static class Minimizer
     public const int StallLimit = 3;
 
     public static MinimizeOutcome<T> Run<T>(IObjective<T> objective, ReadOnlySpan<T> start, Optimizer<T> optimizer,
-        StoppingRules rules, IterationCallback<T>? onIteration = null, CancellationToken cancellation = default)
+        StoppingRules rules, IterationCallback<T>? onIteration = null, CancellationToken cancellation = default,
+        Bounds<T>? bounds = null)
         where T : IFloatingPointIeee754<T>
     {
+        // Under bounds, the gradient norm reported and tested is the projected gradient's: zero at a solution on the box.
+        T ReportedNorm(ReadOnlySpan<T> point, ReadOnlySpan<T> g) => bounds is null ? Minimizer.Norm(g) : bounds.ProjectedGradientNorm(point, g);
         var n = objective.Dimension;
         var x = start.ToArray();
         var gradient = new T[n];
@@ -93,7 +96,7 @@ public static class Minimizer
 
             (objective as IIterationAware)?.BeginIteration(k);
             var newValue = objective.ValueAndGradient(x, gradient);
-            var newNorm = Norm(gradient);
+            var newNorm = ReportedNorm(x, gradient);
             if (!T.IsFinite(newValue) || !T.IsFinite(newNorm) || !AllFinite(x))
                 return new(StopReason.Diverged,
                     $"Diverged at iteration {k}: the loss is {newValue} and the gradient norm {newNorm}; the result is the last point where both were finite.",
@@ -134,7 +137,7 @@ public static class Minimizer
             if (iterations == 0 || x.AsSpan().SequenceEqual(evaluated))
                 return new(reason, message ?? Reached(), iterations, evaluated, value, gradientNorm);
             var finalValue = objective.ValueAndGradient(x, gradient);
-            var finalNorm = Norm(gradient);
+            var finalNorm = ReportedNorm(x, gradient);
             if (!T.IsFinite(finalValue) || !T.IsFinite(finalNorm) || !AllFinite(x))
                 return new(StopReason.Diverged,
                     $"Diverged after iteration {iterations}: its update led to loss {finalValue} and gradient norm {finalNorm}; the result is the last point where both were finite.",
