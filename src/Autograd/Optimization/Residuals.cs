@@ -17,7 +17,8 @@ public interface IResidualObjective<T> where T : IFloatingPointIeee754<T>
 }
 
 /// <summary>
-/// A compiled formula whose value is the residual vector (one element per data row, or a single number). The
+/// The residual vector of a compiled <c>sum(r)</c> (the engine records only formulas of a single number, so the
+/// residuals are the node that the sum reduces; a single-row residual is the value itself). The
 /// Jacobian comes from forward-mode sweeps, one Jacobian-vector product per parameter element (each column at the
 /// cost of about one evaluation); a fit has far fewer parameters than rows, where reverse sweeps would need one per row.
 /// </summary>
@@ -25,22 +26,26 @@ public sealed class FormulaResiduals<T> : IResidualObjective<T> where T : IFloat
 {
     readonly CompiledFormula<T> _formula;
     readonly int[] _parameterSlots;
+    readonly int _output;
 
-    public FormulaResiduals(CompiledFormula<T> formula)
+    /// <param name="sumOfResiduals">The compiled formula <c>sum((r))</c>.</param>
+    public FormulaResiduals(CompiledFormula<T> sumOfResiduals)
     {
-        _formula = formula;
-        _parameterSlots = Enumerable.Range(0, formula.Inputs.Count)
-            .Where(i => formula.Inputs[i].Kind == InputKind.Parameter).ToArray();
+        _formula = sumOfResiduals;
+        var root = sumOfResiduals.Tape[sumOfResiduals.Output];
+        _output = root.Op == Op.Sum ? root.X : sumOfResiduals.Output;
+        _parameterSlots = Enumerable.Range(0, sumOfResiduals.Inputs.Count)
+            .Where(i => sumOfResiduals.Inputs[i].Kind == InputKind.Parameter).ToArray();
     }
 
     public int Dimension => _formula.ParameterCount;
-    public int Rows => _formula.Tape[_formula.Output].Length;
+    public int Rows => _formula.Tape[_output].Length;
 
     public void Residuals(ReadOnlySpan<T> x, Span<T> residuals)
     {
         SetParameters(x);
         _formula.Tape.Forward();
-        _formula.Tape[_formula.Output].Value.CopyTo(residuals);
+        _formula.Tape[_output].Value.CopyTo(residuals);
     }
 
     public void Jacobian(ReadOnlySpan<T> x, Span<T> residuals, Span<T> jacobian)
@@ -48,7 +53,7 @@ public sealed class FormulaResiduals<T> : IResidualObjective<T> where T : IFloat
         Residuals(x, residuals);
         var n = Dimension;
         var tape = _formula.Tape;
-        var output = _formula.Output;
+        var output = _output;
         var rows = Rows;
         for (var column = 0; column < n; column++)
         {
