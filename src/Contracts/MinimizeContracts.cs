@@ -67,6 +67,27 @@ public sealed record MinimizeRequest
 
     /// <summary>Include the gradient in each recorded iteration.</summary>
     public bool IncludeGradient { get; init; }
+
+    /// <summary>
+    /// Box bounds by parameter name: <c>min</c> and/or <c>max</c>, a number for every element or an array with one per
+    /// element. min = max fixes a parameter. A start outside the box is projected into it.
+    /// </summary>
+    public Dictionary<string, ParameterBounds>? Bounds { get; init; }
+
+    /// <summary>
+    /// Instead of expression or model: the residuals of a least-squares fit, one per data row, e.g. <c>y - (b0 + b1*x)</c>;
+    /// the loss minimised is <c>sum((residuals)^2)</c>.
+    /// </summary>
+    public string? Residuals { get; init; }
+}
+
+/// <summary>Lower and upper bounds of one parameter; a side left out is unbounded.</summary>
+public sealed record ParameterBounds
+{
+    /// <summary>Lower bound: a number for every element, or an array with one per element.</summary>
+    public NumberOrVector? Min { get; init; }
+    /// <summary>Upper bound: a number for every element, or an array with one per element.</summary>
+    public NumberOrVector? Max { get; init; }
 }
 
 /// <summary>
@@ -75,7 +96,7 @@ public sealed record MinimizeRequest
 /// </summary>
 public sealed record OptimizerRequest
 {
-    /// <summary>sgd, adam, adamw, rmsprop, adagrad, lbfgs or newton.</summary>
+    /// <summary>sgd, adam, adamw, rmsprop, adagrad, lbfgs, newton or levenberg-marquardt (least-squares losses only).</summary>
     public string? Type { get; init; }
     /// <summary>Step size; must be positive.</summary>
     public double? LearningRate { get; init; }
@@ -166,6 +187,9 @@ public sealed record MinimizeJob
     public int? BatchSize { get; init; }
     /// <summary>How well the result fits the whole dataset, for a finished job over data.</summary>
     public FitReport? Fit { get; init; }
+    /// <summary>True when the start point lay outside the bounds and was projected into them before the first iteration.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public bool? StartProjected { get; init; }
     /// <summary>The optimizer's type.</summary>
     public required string Optimizer { get; init; }
     /// <summary>float64 or float32.</summary>

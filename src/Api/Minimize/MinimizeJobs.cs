@@ -99,9 +99,21 @@ public sealed class MinimizeJobs
             () => GradientService.BoundNames(request.Parameters?.Keys, request.Constants?.Keys));
         var inputs = InputBinding.Bind(request.Parameters, request.Constants, data, _limits, request.Dtype);
         var fit = FitOf(request, inputs, target);
+        var bounds = LeastSquaresRequests.Resolve(request.Bounds, inputs);
+        var leastSquares = LeastSquaresRequests.Of(formula);
+        if (settings.Kind == OptimizerKind.LevenbergMarquardt)
+        {
+            if (leastSquares is null)
+                throw new ProblemException(400, "not-least-squares", "Levenberg-Marquardt needs a least-squares loss",
+                    "levenberg-marquardt minimises a sum of squared residuals, but this loss is not mean((r)^2) or sum((r)^2): " +
+                    "give 'residuals', or 'model' with loss 'mse', or an expression of that form (without let).",
+                    new Dictionary<string, object?> { ["field"] = "optimizer.type" });
+            if (fit?.BatchSize is not null)
+                throw Problems.Invalid("batchSize", "levenberg-marquardt uses every row in each step (its Jacobian is over all residuals); leave out batchSize.");
+        }
         var work = request.Dtype == DType.Float32
-            ? Compile<float>(request, source, inputs, settings, rules, fit)
-            : Compile<double>(request, source, inputs, settings, rules, fit);
+            ? Compile<float>(request, source, inputs, settings, rules, fit, bounds, leastSquares)
+            : Compile<double>(request, source, inputs, settings, rules, fit, bounds, leastSquares);
 
         var job = new MinimizeJob
         {
@@ -116,6 +128,7 @@ public sealed class MinimizeJobs
             Parameters = request.Parameters,
             RecordEvery = request.RecordEvery,
             CreatedAt = _clock.GetUtcNow(),
+            StartProjected = bounds?.StartProjection is null ? null : true,
         };
         // Admission counts jobs waiting for a worker; a job cancelled while waiting gives its place back at once.
         if (Interlocked.Increment(ref _waiting) > _options.MaxQueuedJobs)
@@ -382,6 +395,14 @@ public sealed class MinimizeJobs
     /// <summary>The formula to minimise: the expression as given, or the expansion of model, target and loss.</summary>
     static (FormulaSource Source, string? Target) LossSource(MinimizeRequest request)
     {
+        if (request.Residuals is not null)
+        {
+            if (request.Expression is not null || request.Model is not null || request.Target is not null || request.Loss is not null)
+                throw Problems.Invalid("residuals", "Give 'residuals' alone: the loss is then sum((residuals)^2), without 'expression', 'model', 'target' or 'loss'.");
+            if (string.IsNullOrWhiteSpace(request.Residuals))
+                throw Problems.Invalid("residuals", "'residuals' is empty; give one residual per row, e.g. \"y - (b0 + b1*x)\".");
+            return (LeastSquaresRequests.LossOfResiduals(request.Residuals), null);
+        }
         if (request.Model is null)
         {
             if (string.IsNullOrWhiteSpace(request.Expression))
@@ -431,7 +452,7 @@ public sealed class MinimizeJobs
     }
 
     IMinimizeWork Compile<T>(MinimizeRequest request, FormulaSource source, BoundInputs inputs, OptimizerSettings settings,
-        StoppingRules rules, FitSpec? fit) where T : IFloatingPointIeee754<T>
+        StoppingRules rules, FitSpec? fit, BoundsSpec? bounds = null, LeastSquaresSpec? leastSquares = null) where T : IFloatingPointIeee754<T>
     {
         var specs = fit?.BatchSize is { } batch
             ? inputs.Specs.Select(s => s.Kind == InputKind.Data ? s with { Length = batch } : s).ToList()
@@ -449,7 +470,11 @@ public sealed class MinimizeJobs
                     .Select(i => (i, GradientService.Convert<T>(inputs.Values[i]))).ToList(),
                 size, fit.Shuffle, fit.Seed)
             : new FormulaObjective<T>(compiled);
-        return new FormulaMinimizeWork<T>(compiled, objective, inputs, settings, rules, request.IncludeGradient, _cache, source, _limits, fit);
+        return new FormulaMinimizeWork<T>(compiled, objective, inputs, settings, rules, request.IncludeGradient, _cache, source, _limits, fit)
+        {
+            Bounds = bounds,
+            LeastSquares = leastSquares,
+        };
     }
 }
 
