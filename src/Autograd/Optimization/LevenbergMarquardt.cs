@@ -4,8 +4,8 @@ namespace Autograd.Optimization;
 
 /// <summary>
 /// Levenberg–Marquardt for a loss c·Σ rᵢ(x)²: each step solves (JᵀJ + λ·D²)·δ = -Jᵀr with Moré's scaling D (the
-/// largest column norms of J seen so far, as MINPACK's lmder), and takes x + δ (projected into the bounds, if
-/// any) when the gain ratio ρ of actual to predicted reduction is positive; λ then shrinks by
+/// largest column norms of J seen so far, as MINPACK's lmder), and takes x + δ (under bounds: over the free coordinates, the
+/// ε-active ones moved onto their bound, then projected) when the gain ratio ρ of actual to predicted reduction is positive; λ then shrinks by
 /// max(1/3, 1 - (2ρ - 1)³), else grows by a doubling factor (Nielsen's update, as in Madsen, Nielsen and
 /// Tingleff, "Methods for non-linear least squares problems"). Fixed coordinates never move.
 /// One <see cref="Step"/> computes one Jacobian and tries damped steps until one decreases the sum of squares.
@@ -26,6 +26,7 @@ public sealed class LevenbergMarquardt<T>(IResidualObjective<T> residuals, Bound
     readonly T[] _jtr = new T[residuals.Dimension];
     readonly T[] _step = new T[residuals.Dimension];
     readonly T[] _trial = new T[residuals.Dimension];
+    readonly bool[] _held = new bool[residuals.Dimension];
     T _lambda = T.CreateChecked(1e-3);
     T _growth = T.CreateChecked(2);
 
@@ -35,9 +36,13 @@ public sealed class LevenbergMarquardt<T>(IResidualObjective<T> residuals, Bound
         residuals.Jacobian(x, _r, _jacobian);
         var sumOfSquares = SumOfSquares(_r);
         if (!T.IsFinite(sumOfSquares)) return StepResult.Stuck;
+        // Coordinates held by a bound (fixed, or in the ε-active set: at or near a bound that the gradient pushes
+        // against) leave the system: their columns are zeroed, and they are moved onto their bound. The free ones take
+        // the damped Gauss-Newton step of the reduced problem, as in projected Newton.
+        if (bounds is not null) bounds.ActiveSet(x, gradient, _held);
         for (var j = 0; j < n; j++)
         {
-            if (bounds?.IsFixed(j) == true)
+            if (_held[j])
                 for (var i = 0; i < m; i++) _jacobian[i * n + j] = T.Zero;
         }
         Array.Clear(_normal);
@@ -69,7 +74,8 @@ public sealed class LevenbergMarquardt<T>(IResidualObjective<T> residuals, Bound
             }
             for (var a = 0; a < n; a++) _step[a] = -_jtr[a];
             DenseLinearAlgebra.CholeskySolve<T>(_factor, _step, n);
-            for (var a = 0; a < n; a++) _trial[a] = bounds?.IsFixed(a) == true ? x[a] : x[a] + _step[a];
+            for (var a = 0; a < n; a++)
+                _trial[a] = !_held[a] ? x[a] + _step[a] : gradient[a] > T.Zero ? bounds!.Lower[a] : gradient[a] < T.Zero ? bounds!.Upper[a] : x[a];
             bounds?.Project(_trial);
             // The linear model's reduction for the step actually taken (after projection): ‖r‖² - ‖r + J·δ‖².
             var predicted = T.Zero;
