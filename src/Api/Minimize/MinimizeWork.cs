@@ -139,7 +139,9 @@ public sealed class FormulaMinimizeWork<T>(CompiledFormula<T> compiled, IObjecti
             var notes = new List<string>();
             if (summary.Note is { } note) notes.Add(note);
             if (!outcome.Converged)
-                notes.Add($"The run did not converge (stop reason {System.Text.Json.JsonNamingPolicy.CamelCase.ConvertName(outcome.Reason.ToString())}; set a tolerance such as gradientNormTolerance to test convergence): the table describes the final point, which may not be the least-squares estimate.");
+                notes.Add($"The run stopped by {System.Text.Json.JsonNamingPolicy.CamelCase.ConvertName(outcome.Reason.ToString())} with gradient norm {outcome.GradientNorm}, " +
+                          "not by a convergence rule: the table describes the final point, the least-squares estimate only if that gradient norm is small " +
+                          "for this loss's scale (set gradientNormTolerance to have convergence tested).");
             if (coefficients.Any(c => c.AtBound))
                 notes.Add("Estimates on a bound have standard errors computed as if they were free; treat them with care.");
             return report with
