@@ -9,9 +9,10 @@
 import { $, fmt, formatParameters } from "./text.js";
 import { drawContour, drawLoss } from "./plots.js";
 import { clearTape, drawTape } from "./tape.js";
+import { clearFit, drawFit } from "./fit.js";
 
 const defaults = {
-  formula: "", parameters: "{}", constants: "{}", data: "", optimizer: "sgd", learningRate: "", momentum: "",
+  formula: "", parameters: "{}", constants: "{}", bounds: "", data: "", optimizer: "sgd", learningRate: "", momentum: "",
   maxIterations: "100", tolerance: "", recordEvery: "1", axisX: "", axisY: "", resolution: "60", replaySpeed: "100",
 };
 
@@ -31,12 +32,12 @@ const examples = {
 };
 
 const fields = {
-  formula: "formula", parameters: "parameters", constants: "constants", optimizer: "optimizer",
+  formula: "formula", parameters: "parameters", constants: "constants", bounds: "bounds", optimizer: "optimizer",
   learningRate: "learning-rate", momentum: "momentum", maxIterations: "max-iterations", tolerance: "tolerance",
   recordEvery: "record-every", axisX: "axis-x", axisY: "axis-y", resolution: "resolution", replaySpeed: "replay-speed",
 };
 
-const errorIds = ["formula-error", "parameters-error", "constants-error", "dataset-error", "optimizer-error",
+const errorIds = ["formula-error", "parameters-error", "constants-error", "bounds-error", "dataset-error", "optimizer-error",
   "stopping-error", "contour-error", "general-error"];
 
 let state = { ...defaults, ...examples.rosenbrock };
@@ -144,6 +145,7 @@ function showProblem(problem) {
     showError("formula-error", `${state.formula.split("\n").join(" ")}\n${caret}\ncolumn ${column}: ${message}`);
   } else if (field.startsWith("parameters")) showError("parameters-error", message);
   else if (field.startsWith("constants")) showError("constants-error", message);
+  else if (field.startsWith("bounds")) showError("bounds-error", message);
   else if (field.startsWith("data") || field === "dataset") showError("dataset-error", message);
   else if (field.startsWith("optimizer")) showError("optimizer-error", message);
   else if (["maxIterations", "gradientNormTolerance", "recordEvery"].includes(field)) showError("stopping-error", message);
@@ -202,6 +204,11 @@ async function start() {
   request.maxIterations = Number(state.maxIterations);
   request.recordEvery = Number(state.recordEvery || 1);
   if (state.tolerance !== "") request.gradientNormTolerance = Number(state.tolerance);
+  if ((state.bounds ?? "").trim() !== "") {
+    const bounds = parseJson(state.bounds, "bounds-error", "Bounds");
+    if (!bounds) return;
+    request.bounds = bounds;
+  }
   $("start").disabled = true;
   const job = await post("minimize", request);
   $("start").disabled = false;
@@ -211,7 +218,7 @@ async function start() {
 
 function follow(id, request) {
   run = {
-    id, labels: elementLabels(request.parameters), iterations: [], values: [], path: [], progress: [], seen: new Set(), done: false,
+    id, labels: elementLabels(request.parameters), bounds: request.bounds, iterations: [], values: [], path: [], progress: [], seen: new Set(), done: false,
     surfaceRequest: { expression: request.expression, constants: request.constants, dataset: request.dataset },
   };
   const current = run;
@@ -243,6 +250,7 @@ function follow(id, request) {
     run.completed = completed;
     $("status").textContent = `Job ${id}: ${completed.status} (${completed.stopReason}). ${completed.message}`;
     $("final-params").textContent = formatParameters(completed.parameters, 4);
+    drawFit(completed.fit, id);
     $("start").disabled = false;
     $("cancel").disabled = true;
     drawRun();
@@ -274,6 +282,7 @@ function clearResults() {
   stopReplay(false);
   for (const id of ["contour-plot", "loss-plot"]) Plotly.purge(id);
   clearTape();
+  clearFit();
   clearErrors();
   for (const id of ["latest-iteration", "latest-value", "latest-gradient-norm", "latest-parameters", "final-params"]) $(id).textContent = "–";
   $("contour-title").textContent = "Path of descent over the loss";
