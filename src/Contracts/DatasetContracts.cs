@@ -91,6 +91,19 @@ public sealed record FitReport
     /// <summary>Why there is no coefficient table, or what limits it.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? Note { get; init; }
+
+    /// <summary>Equal when every number is, the table's rows and the correlation matrix compared element by element.</summary>
+    public bool Equals(FitReport? other) =>
+        other is not null && Loss.Equals(other.Loss) && Rows == other.Rows && Nullable.Equals(ResidualStandardError, other.ResidualStandardError)
+        && Nullable.Equals(RSquared, other.RSquared) && Nullable.Equals(ResidualSumOfSquares, other.ResidualSumOfSquares)
+        && DegreesOfFreedom == other.DegreesOfFreedom && Nullable.Equals(AdjustedRSquared, other.AdjustedRSquared) && Note == other.Note
+        && (Coefficients ?? []).SequenceEqual(other.Coefficients ?? []) && (Coefficients is null) == (other.Coefficients is null)
+        && (Correlation is null) == (other.Correlation is null)
+        && (Correlation ?? []).Length == (other.Correlation ?? []).Length
+        && (Correlation ?? []).Zip(other.Correlation ?? []).All(rows => rows.First.SequenceEqual(rows.Second));
+
+    /// <inheritdoc />
+    public override int GetHashCode() => HashCode.Combine(Loss, Rows, ResidualStandardError, RSquared, DegreesOfFreedom, Coefficients?.Count);
 }
 
 /// <summary>One row of the coefficient table.</summary>
