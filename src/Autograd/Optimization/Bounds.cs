@@ -72,20 +72,13 @@ public sealed class Bounds<T> where T : IFloatingPointIeee754<T>
     }
 }
 
-/// <summary>An update rule that honours a box itself (its steps stay feasible), so it needs no projection after it.</summary>
-public interface IBoundedOptimizer
-{
-}
-
 /// <summary>
 /// A first-order rule made to honour a box by projecting after each of its steps (projected gradient descent,
 /// projected Adam, ...): the rule's own update, then each coordinate clamped into the box.
 /// </summary>
-public sealed class ProjectedOptimizer<T>(Optimizer<T> inner, Bounds<T> bounds) : Optimizer<T>, IBoundedOptimizer
+public sealed class ProjectedOptimizer<T>(Optimizer<T> inner, Bounds<T> bounds) : Optimizer<T>
     where T : IFloatingPointIeee754<T>
 {
-    public Optimizer<T> Inner => inner;
-
     public override StepResult Step(Span<T> x, T value, ReadOnlySpan<T> gradient, IObjective<T> objective)
     {
         var result = inner.Step(x, value, gradient, objective);

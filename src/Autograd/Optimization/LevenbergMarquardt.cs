@@ -11,7 +11,7 @@ namespace Autograd.Optimization;
 /// One <see cref="Step"/> computes one Jacobian and tries damped steps until one decreases the sum of squares.
 /// </summary>
 public sealed class LevenbergMarquardt<T>(IResidualObjective<T> residuals, Bounds<T>? bounds = null)
-    : Optimizer<T>, IBoundedOptimizer where T : IFloatingPointIeee754<T>
+    : Optimizer<T> where T : IFloatingPointIeee754<T>
 {
     const int MaxAttempts = 60;
     readonly int _n = residuals.Dimension;

@@ -44,7 +44,7 @@ static class ProjectedSearch
 /// is not positive are left out of the recursion. The line search is always the projected backtracking one.
 /// </summary>
 public sealed class ProjectedLbfgs<T>(int dimension, Bounds<T> bounds, double learningRate = 1, int historySize = 10)
-    : Optimizer<T>, IBoundedOptimizer where T : IFloatingPointIeee754<T>
+    : Optimizer<T> where T : IFloatingPointIeee754<T>
 {
     static readonly T Epsilon = T.BitIncrement(T.One) - T.One;
     readonly T _lr = Of(learningRate);
@@ -172,7 +172,7 @@ public sealed class ProjectedLbfgs<T>(int dimension, Bounds<T> bounds, double le
 /// coordinates take -g/Hᵢᵢ; then <see cref="ProjectedSearch"/> from the full step. Fixed coordinates never move.
 /// </summary>
 public sealed class ProjectedNewton<T>(int dimension, Bounds<T> bounds, double learningRate = 1)
-    : Optimizer<T>, IBoundedOptimizer where T : IFloatingPointIeee754<T>
+    : Optimizer<T> where T : IFloatingPointIeee754<T>
 {
     readonly T _lr = Of(learningRate);
     readonly T[] _hessian = new T[dimension * dimension];
