@@ -38,6 +38,15 @@ public sealed record GradientRequest
 
     /// <summary><c>float64</c> (default) or <c>float32</c>.</summary>
     public DType Dtype { get; init; } = DType.Float64;
+
+    /// <summary>Also check the gradient element by element against Richardson-extrapolated central differences.</summary>
+    public bool Check { get; init; }
+
+    /// <summary>Also return the curvature certificate: the Hessian's eigenvalues and whether the point is a minimum, saddle or maximum.</summary>
+    public bool Certificate { get; init; }
+
+    /// <summary>Also return each parameter's derivative as a formula in the language, simplified and verified against the tape.</summary>
+    public bool Symbolic { get; init; }
 }
 
 /// <summary>The value of the loss and its derivatives at the requested point.</summary>
@@ -63,6 +72,18 @@ public sealed record GradientResponse
     /// <summary>The recorded tape in evaluation order. Present when <c>explain</c> is true.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public TapeNodeInfo[]? Tape { get; init; }
+
+    /// <summary>The gradient check. Present when <c>check</c> is true.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public GradientCheck? Check { get; init; }
+
+    /// <summary>The curvature certificate at the point. Present when <c>certificate</c> is true.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public CurvatureCertificate? Certificate { get; init; }
+
+    /// <summary>Each parameter's derivative as a formula. Present when <c>symbolic</c> is true.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public Dictionary<string, SymbolicDerivative>? Symbolic { get; init; }
 }
 
 /// <summary>One recorded node: what it computes from which nodes, its value and d(loss)/d(node).</summary>

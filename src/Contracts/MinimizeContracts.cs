@@ -190,6 +190,12 @@ public sealed record MinimizeJob
     /// <summary>True when the start point lay outside the bounds and was projected into them before the first iteration.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public bool? StartProjected { get; init; }
+    /// <summary>The curvature certificate at the result, for a finished job.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public CurvatureCertificate? Certificate { get; init; }
+    /// <summary>The learning-rate preflight at the start, for first-order optimizers.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public LearningRatePreflight? Preflight { get; init; }
     /// <summary>The optimizer's type.</summary>
     public required string Optimizer { get; init; }
     /// <summary>float64 or float32.</summary>
@@ -285,6 +291,12 @@ public sealed record MinimizeCompleted
     /// <summary>How well the result fits the whole dataset, for a job over data.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public FitReport? Fit { get; init; }
+    /// <summary>The curvature certificate at the result: Hessian eigenvalues and whether it is a minimum, saddle or maximum.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public CurvatureCertificate? Certificate { get; init; }
+    /// <summary>The learning-rate preflight at the start, for sgd, adam, adamw, rmsprop and adagrad.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public LearningRatePreflight? Preflight { get; init; }
 }
 
 /// <summary>Sent when older recorded iterations were thinned out to respect the per-job event cap.</summary>

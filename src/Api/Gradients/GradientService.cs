@@ -21,8 +21,8 @@ public sealed class GradientService(FormulaCache cache, IDatasetStore datasets, 
         var data = DataSource.Resolve(request.Data, request.Dataset, datasets, owner, formula, () => BoundNames(request.Parameters, request.Constants));
         var inputs = InputBinding.Bind(request.Parameters, request.Constants, data, _limits, request.Dtype);
         return request.Dtype == DType.Float32
-            ? Compute<float>(source, inputs, request.Hessian, request.Explain)
-            : Compute<double>(source, inputs, request.Hessian, request.Explain);
+            ? Compute<float>(source, inputs, request.Hessian, request.Explain, request)
+            : Compute<double>(source, inputs, request.Hessian, request.Explain, request);
     }
 
     public static HashSet<string> BoundNames(params IEnumerable<string>?[] sections) =>
@@ -31,7 +31,7 @@ public sealed class GradientService(FormulaCache cache, IDatasetStore datasets, 
     static HashSet<string> BoundNames<TValue>(Dictionary<string, TValue>? parameters, Dictionary<string, TValue>? constants) =>
         BoundNames(parameters?.Keys, constants?.Keys);
 
-    GradientResponse Compute<T>(FormulaSource source, BoundInputs inputs, bool hessian, bool explain)
+    GradientResponse Compute<T>(FormulaSource source, BoundInputs inputs, bool hessian, bool explain, GradientRequest request)
         where T : IFloatingPointIeee754<T>
     {
         var compiled = Rent<T>(cache, source, inputs, _limits);
@@ -68,14 +68,14 @@ public sealed class GradientService(FormulaCache cache, IDatasetStore datasets, 
             if (explain) Finiteness.EnsureEveryNodeIsFinite(compiled);
             if (matrix is not null && !matrix.All(T.IsFinite))
                 throw Problems.NotFinite("The Hessian has entries that are not finite at this point; the value and gradient are finite.", []);
-            return new GradientResponse
+            return GradientInsight.Add(new GradientResponse
             {
                 Value = double.CreateChecked(compiled.Value),
                 Gradient = GradientByName(compiled, inputs),
                 Hessian = matrix is null ? null : ToRows(matrix, compiled.ParameterCount),
                 HessianLabels = matrix is null ? null : HessianLabels(inputs),
                 Tape = explain ? TapeExplainer.Describe(compiled) : null,
-            };
+            }, request, compiled, inputs, _limits);
         }
         finally
         {

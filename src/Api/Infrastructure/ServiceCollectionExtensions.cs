@@ -38,7 +38,12 @@ public static class ServiceCollectionExtensions
         services.AddOptions<MinimizeOptions>().BindConfiguration(MinimizeOptions.Section);
         services.AddSingleton(TimeProvider.System);
         services.AddStores();
+        services.AddSingleton<MinimizeTranslator>();
+        services.AddSingleton<JobLifecycle>();
+        services.AddSingleton<JobRunner>();
         services.AddSingleton<MinimizeJobs>();
+        services.AddOptions<ServiceOptions>().BindConfiguration(ServiceOptions.Section);
+        services.AddHostedService<SharedQueueWorkers>();
         services.AddSingleton<StreamMetrics>();
         services.AddHostedService<MinimizeWorkers>();
         services.AddHostedService<JobRetention>();

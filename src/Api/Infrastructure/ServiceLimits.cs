@@ -38,6 +38,12 @@ public sealed class ServiceLimits
     /// <summary>Grid points times data rows that one /surface request may evaluate.</summary>
     public long MaxSurfaceElementEvaluations { get; set; } = 200_000_000;
 
+    /// <summary>
+    /// Tape numbers times sweeps that a gradient check, certificate or preflight may spend (a check replays the tape 4
+    /// times per parameter element; a certificate or preflight does one Hessian-vector product per step).
+    /// </summary>
+    public long MaxInsightElementSweeps { get; set; } = 200_000_000;
+
     /// <summary>Compiled formulas kept for replay.</summary>
     public int FormulaCacheSize { get; set; } = 256;
 

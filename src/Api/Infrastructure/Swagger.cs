@@ -106,6 +106,14 @@ public static class Swagger
                     """{"expression": "d = x[2:end] - x[1:end-1]; sum(d^2) + atan2(x[1], x[3])", "parameters": {"x": [1, 2, 4]}, "hessian": true}"""),
                 ("least-squares", "Mean squared error of a line over inline data",
                     """{"expression": "mean((y - (b0 + b1*x))^2)", "parameters": {"b0": 0, "b1": 0}, "data": {"x": [0, 1, 2, 3], "y": [1, 2.1, 2.9, 4.2]}}"""),
+                ("check-kinks", "Gradient check: each element against Richardson-extrapolated central differences; abs at 0 is reported as a kink",
+                    """{"expression": "sum(w^2) + abs(b) + sin(w[1]*b)", "parameters": {"w": [0.5, -1.5], "b": 0}, "check": true}"""),
+                ("certificate-saddle", "Curvature certificate: x^2 - y^2 at the origin is a saddle (eigenvalues -2 and 2)",
+                    """{"expression": "x^2 - y^2", "parameters": {"x": 0, "y": 0}, "certificate": true}"""),
+                ("certificate-rosenbrock", "Curvature certificate of Rosenbrock (b = 100) at its minimum (1, 1): eigenvalues 0.3994 and 1001.6",
+                    """{"expression": "(a - x[1])^2 + b*(x[2] - x[1]^2)^2", "parameters": {"x": [1, 1]}, "constants": {"a": 1, "b": 100}, "certificate": true}"""),
+                ("symbolic", "The derivative as a formula, simplified with let statements and verified by evaluating it",
+                    """{"expression": "sin(x*y) * exp(x*y) + log(x)", "parameters": {"x": 0.5, "y": 2}, "symbolic": true}"""),
             ],
             ["ComputeSurface"] =
             [
@@ -118,6 +126,8 @@ public static class Swagger
                     """{"expression": "(a - x[1])^2 + b*(x[2] - x[1]^2)^2", "parameters": {"x": [-1, 1]}, "constants": {"a": 1, "b": 5}, "optimizer": {"type": "sgd", "learningRate": 0.01}, "maxIterations": 1000}"""),
                 ("rosenbrock-adam", "The same with adam",
                     """{"expression": "(a - x[1])^2 + b*(x[2] - x[1]^2)^2", "parameters": {"x": [-1, 1]}, "constants": {"a": 1, "b": 5}, "optimizer": {"type": "adam", "learningRate": 0.05}, "maxIterations": 2000, "gradientNormTolerance": 1e-8}"""),
+                ("preflight-too-fast", "Learning-rate preflight: λmax = 10 at the start, so sgd at 0.21 > 2/λmax is warned about and diverges, and its message names the stable rate 0.2",
+                    """{"expression": "5*x^2 + 0.5*y^2", "parameters": {"x": 1, "y": 1}, "optimizer": {"type": "sgd", "learningRate": 0.21}, "maxIterations": 10000, "gradientNormTolerance": 1e-8}"""),
                 ("rosenbrock-lbfgs", "The same with lbfgs: converges in a few dozen iterations",
                     """{"expression": "(a - x[1])^2 + b*(x[2] - x[1]^2)^2", "parameters": {"x": [-1, 1]}, "constants": {"a": 1, "b": 5}, "optimizer": {"type": "lbfgs"}, "maxIterations": 200, "gradientNormTolerance": 1e-10}"""),
                 ("lab-sgd", "The tutorial's lab, y = 1 + x + e, fitted by sgd with the model shorthand (or use \"dataset\": id from POST /datasets)",

@@ -109,11 +109,18 @@ public sealed class JobProgress
     /// <summary>Appends an event whose data is a contract serialised as JSON: the rare events (decimated, completed).</summary>
     public static void AppendJson<TData>(IEventLog log, EventKind kind, string? id, TData data, JsonSerializerOptions json)
     {
+        var (frame, offset) = Frame(kind, id, data, json);
+        log.Append(kind, 0, frame, offset);
+    }
+
+    /// <summary>The whole SSE frame of an event whose data is a contract serialised as JSON, and where its data starts.</summary>
+    public static (byte[] Frame, int DataOffset) Frame<TData>(EventKind kind, string? id, TData data, JsonSerializerOptions json)
+    {
         var frame = new ArrayBufferWriter<byte>(512);
         var offset = WriteHeader(frame, id, kind);
         using (var writer = new Utf8JsonWriter(frame)) JsonSerializer.Serialize(writer, data, json);
         frame.Write("\n\n"u8);
-        log.Append(kind, 0, frame.WrittenSpan, offset);
+        return (frame.WrittenSpan.ToArray(), offset);
     }
 
     /// <summary>Writes <c>id:</c> (if any), <c>event:</c> and the <c>data: </c> prefix; returns where the data starts.</summary>

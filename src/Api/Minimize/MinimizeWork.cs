@@ -16,6 +16,10 @@ public interface IMinimizeWork
     long RetainedBytes { get; }
 
     MinimizeCompleted Run(JobProgress progress, CancellationToken cancellation);
+
+    /// <summary>Runs from <paramref name="resume"/> (a checkpoint of this same job) if given, offering checkpoints to <paramref name="onCheckpoint"/>.</summary>
+    MinimizeCompleted Run(JobProgress progress, CancellationToken cancellation, MinimizerCheckpoint? resume, CheckpointCallback? onCheckpoint) =>
+        resume is null && onCheckpoint is null ? Run(progress, cancellation) : throw new NotSupportedException("This work cannot be checkpointed.");
     /// <summary>Gives back what the work holds (its compiled formula) when it will not run.</summary>
     void Release();
 }
@@ -31,7 +35,9 @@ public sealed class FormulaMinimizeWork<T>(CompiledFormula<T> compiled, IObjecti
     /// <summary>The residuals, when the loss is a sum or mean of squares: for Levenberg–Marquardt and the coefficient table.</summary>
     public LeastSquaresSpec? LeastSquares { get; init; }
 
-    public MinimizeCompleted Run(JobProgress progress, CancellationToken cancellation)
+    public MinimizeCompleted Run(JobProgress progress, CancellationToken cancellation) => Run(progress, cancellation, null, null);
+
+    public MinimizeCompleted Run(JobProgress progress, CancellationToken cancellation, MinimizerCheckpoint? resume, CheckpointCallback? onCheckpoint)
     {
         CompiledFormula<T>? residualFormula = null;
         try
@@ -44,13 +50,15 @@ public sealed class FormulaMinimizeWork<T>(CompiledFormula<T> compiled, IObjecti
                 residualFormula = Gradients.GradientService.Rent<T>(cache, LeastSquares!.SumOfResiduals, inputs, limits);
             var optimizer = BoundedOptimizers.Create(settings, objective.Dimension, box,
                 residualFormula is null ? null : new FormulaResiduals<T>(residualFormula));
+            var preflight = JobInsight.Preflight(compiled, settings, batches is not null, limits);
             var last = new T[objective.Dimension];
             var lastGradient = new T[objective.Dimension];
             T lastValue = T.Zero, lastNorm = T.Zero;
             int? epoch = null;
-            var lastIteration = 0;
+            var lastIteration = resume?.Iteration ?? 0;
+            var firstHere = lastIteration + 1;
 
-            var outcome = Minimizer.Run(objective, start, optimizer, rules, (in IterationState<T> state) =>
+            var outcome = Minimizer.Run(objective, start, optimizer, rules, resume, onCheckpoint, (in IterationState<T> state) =>
             {
                 epoch = batches?.Epoch;
                 lastIteration = state.Iteration;
@@ -64,7 +72,7 @@ public sealed class FormulaMinimizeWork<T>(CompiledFormula<T> compiled, IObjecti
             }, cancellation, box);
 
             // The last iteration's record; the result below may be a later point (after its update), evaluated once more.
-            if (lastIteration > progress.LastRecorded)
+            if (lastIteration >= firstHere && lastIteration > progress.LastRecorded)
                 Record(progress, lastIteration, epoch, last, lastGradient, lastValue, lastNorm, final: true);
 
             return new MinimizeCompleted
@@ -77,12 +85,16 @@ public sealed class FormulaMinimizeWork<T>(CompiledFormula<T> compiled, IObjecti
                 },
                 StopReason = (StopReasonCode)outcome.Reason,
                 Converged = outcome.Converged,
-                Message = Bounds?.StartProjection is { } projection ? $"{outcome.Message} {projection}" : outcome.Message,
+                Message = Bounds?.StartProjection is { } projection
+                    ? $"{JobInsight.Message(outcome.Message, outcome.Reason, preflight)} {projection}"
+                    : JobInsight.Message(outcome.Message, outcome.Reason, preflight),
                 Iterations = outcome.Iterations,
                 Value = outcome.Iterations > 0 && T.IsFinite(outcome.Value) ? double.CreateChecked(outcome.Value) : null,
                 GradientNorm = outcome.Iterations > 0 && T.IsFinite(outcome.GradientNorm) ? double.CreateChecked(outcome.GradientNorm) : null,
                 Parameters = Parameters(outcome.Parameters),
                 Fit = fit is null || outcome.Iterations == 0 ? null : WithCoefficients(FitReport(fit, outcome.Parameters), fit, outcome, box),
+                Certificate = JobInsight.Certificate(compiled, outcome.Parameters, outcome.Reason, outcome.Iterations, batches is not null, limits),
+                Preflight = preflight,
             };
         }
         finally

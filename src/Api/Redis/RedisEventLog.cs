@@ -27,6 +27,9 @@ public sealed class RedisEventLog(string jobId, RedisConnection redis, RedisWake
     long _lastWake = long.MinValue;
     bool _closed;
 
+    /// <summary>Set for a worker's log: every append runs in a script that first checks that the job's epoch is still this one.</summary>
+    public (RedisKey EpochKey, long Epoch)? Fence { get; init; }
+
     public static RedisKey Key(string jobId) => RedisConnection.Prefix + "events:" + jobId;
 
     public long Bytes => Interlocked.Read(ref _bytes);
@@ -49,7 +52,11 @@ public sealed class RedisEventLog(string jobId, RedisConnection redis, RedisWake
             new("k", (int)kind), new("i", iteration), new("d", dataOffset), new("f", frame.ToArray()),
         ];
         var database = redis.Database;
-        database.StreamAdd(_key, fields, messageId: Id(sequence), flags: CommandFlags.FireAndForget);
+        if (Fence is { } fence)
+            database.ScriptEvaluate(RedisJobQueue.AppendScript, [fence.EpochKey, _key],
+                [fence.Epoch, Id(sequence), (int)kind, iteration, dataOffset, frame.ToArray()], CommandFlags.FireAndForget);
+        else
+            database.StreamAdd(_key, fields, messageId: Id(sequence), flags: CommandFlags.FireAndForget);
         Interlocked.Add(ref _bytes, frame.Length);
         if (kind == EventKind.Iteration) Interlocked.Increment(ref _iterations);
         if (kind == EventKind.Completed)

@@ -34,7 +34,7 @@ public sealed class RedisJobStore : IJobStore
         _ttl = double.IsFinite(minutes) && minutes > 0 ? TimeSpan.FromMinutes(Math.Min(minutes, 60 * 24 * 365)) : TimeSpan.FromHours(1);
     }
 
-    static RedisKey JobKey(string id) => RedisConnection.Prefix + "job:" + id;
+    public static RedisKey JobKey(string id) => RedisConnection.Prefix + "job:" + id;
 
     static RedisKey IndexKey(string? owner) => RedisConnection.Prefix + "jobs:" + (owner is null ? "-" : "owner:" + owner);
 
@@ -95,6 +95,18 @@ public sealed class RedisJobStore : IJobStore
         }
         throw new InvalidOperationException($"Job {id} changed 100 times while being updated; giving up.");
     }
+
+    /// <summary>The stored record of the job and the one <paramref name="change"/> makes of it, as stored bytes.</summary>
+    public (byte[] Current, byte[] Next) Change(string id, Func<MinimizeJob, MinimizeJob> change)
+    {
+        var current = _redis.Database.StringGet(JobKey(id));
+        if (current.IsNull) throw new InvalidOperationException($"Job {id} has no record.");
+        var stored = Deserialize(current);
+        return ((byte[])current!, Serialize(stored with { Job = change(stored.Job) }));
+    }
+
+    /// <summary>The job's log whose appends are refused once <paramref name="epochKey"/> no longer holds <paramref name="epoch"/>.</summary>
+    public RedisEventLog FencedLog(string id, RedisKey epochKey, long epoch) => new(id, _redis, _wakeups, _ttl) { Fence = (epochKey, epoch) };
 
     public IEventLog? Events(string id) => Find(id) is null ? null : Log(id);
 

@@ -24,6 +24,7 @@ public static class StoreRegistration
         services.AddSingleton<IDatasetStore>(sp => Configured(sp) is null
             ? ActivatorUtilities.CreateInstance<InMemoryDatasetStore>(sp)
             : ActivatorUtilities.CreateInstance<RedisDatasetStore>(sp));
+        services.AddSingleton(sp => new SharedQueue(Configured(sp) is null ? null : ActivatorUtilities.CreateInstance<RedisJobQueue>(sp)));
         services.AddHealthChecks().AddCheck<StoreHealthCheck>("store");
         return services;
     }

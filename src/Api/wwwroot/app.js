@@ -10,6 +10,7 @@ import { $, fmt, formatParameters } from "./text.js";
 import { drawContour, drawLoss } from "./plots.js";
 import { clearTape, drawTape } from "./tape.js";
 import { clearFit, drawFit } from "./fit.js";
+import { describeCertificate, describePreflight } from "./insight.js";
 
 const defaults = {
   formula: "", parameters: "{}", constants: "{}", bounds: "", data: "", optimizer: "sgd", learningRate: "", momentum: "",
@@ -251,6 +252,8 @@ function follow(id, request) {
     $("status").textContent = `Job ${id}: ${completed.status} (${completed.stopReason}). ${completed.message}`;
     $("final-params").textContent = formatParameters(completed.parameters, 4);
     drawFit(completed.fit, id);
+    $("certificate").textContent = describeCertificate(completed.certificate);
+    $("preflight").textContent = describePreflight(completed.preflight);
     $("start").disabled = false;
     $("cancel").disabled = true;
     drawRun();
@@ -284,7 +287,7 @@ function clearResults() {
   clearTape();
   clearFit();
   clearErrors();
-  for (const id of ["latest-iteration", "latest-value", "latest-gradient-norm", "latest-parameters", "final-params"]) $(id).textContent = "–";
+  for (const id of ["latest-iteration", "latest-value", "latest-gradient-norm", "latest-parameters", "final-params", "certificate", "preflight"]) $(id).textContent = "–";
   $("contour-title").textContent = "Path of descent over the loss";
   $("status").textContent = "Choose an example or write a formula, then Start.";
   $("replay-status").textContent = "";

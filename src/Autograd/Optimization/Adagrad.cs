@@ -22,4 +22,14 @@ public sealed class Adagrad<T>(int dimension, double learningRate, double learni
         }
         return StepResult.Moved;
     }
+
+    public override bool CanCheckpoint => true;
+
+    public override OptimizerState ExportState() => new OptimizerState("adagrad").With<T>("sum", _sum).With("t", _t);
+
+    public override void ImportState(OptimizerState state)
+    {
+        state.Of("adagrad").Read<T>("sum", _sum);
+        _t = checked((int)state.Counter("t"));
+    }
 }

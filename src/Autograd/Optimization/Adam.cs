@@ -36,4 +36,17 @@ public sealed class Adam<T>(int dimension, double learningRate, double beta1 = 0
         }
         return StepResult.Moved;
     }
+
+    public override bool CanCheckpoint => true;
+
+    public override OptimizerState ExportState() =>
+        new OptimizerState("adam").With<T>("m", _m).With<T>("v", _v).With<T>("vMax", _vMax).With("t", _t);
+
+    public override void ImportState(OptimizerState state)
+    {
+        state.Of("adam").Read<T>("m", _m);
+        state.Read<T>("v", _v);
+        state.Read<T>("vMax", _vMax);
+        _t = checked((int)state.Counter("t"));
+    }
 }

@@ -58,6 +58,42 @@ public sealed class Lbfgs<T>(int dimension, double learningRate = 1, int history
         return StepResult.Moved;
     }
 
+    public override bool CanCheckpoint => true;
+
+    /// <summary>The curvature pairs (oldest first), the previous point and gradient, and whether the last step moved.</summary>
+    public override OptimizerState ExportState()
+    {
+        var state = new OptimizerState("lbfgs").With<T>("previousX", _previousX).With<T>("previousGradient", _previousGradient)
+            .With("moved", _moved ? 1 : 0).With("pairs", _history.Count).With("accepted", AcceptedPairs).With("skipped", SkippedPairs);
+        var rho = new T[_history.Count];
+        for (var k = 0; k < _history.Count; k++)
+        {
+            state.With<T>($"s{k}", _history[k].S).With<T>($"y{k}", _history[k].Y);
+            rho[k] = _history[k].Rho;
+        }
+        return state.With<T>("rho", rho);
+    }
+
+    public override void ImportState(OptimizerState state)
+    {
+        state.Of("lbfgs").Read<T>("previousX", _previousX);
+        state.Read<T>("previousGradient", _previousGradient);
+        _moved = state.Counter("moved") != 0;
+        (AcceptedPairs, SkippedPairs) = (checked((int)state.Counter("accepted")), checked((int)state.Counter("skipped")));
+        var pairs = checked((int)state.Counter("pairs"));
+        if (pairs > _alpha.Length) throw new ArgumentException($"The checkpoint holds {pairs} curvature pairs; this L-BFGS keeps {_alpha.Length}.", nameof(state));
+        var rho = new T[pairs];
+        state.Read<T>("rho", rho);
+        _history.Clear();
+        for (var k = 0; k < pairs; k++)
+        {
+            var (s, y) = (new T[_direction.Length], new T[_direction.Length]);
+            state.Read<T>($"s{k}", s);
+            state.Read<T>($"y{k}", y);
+            _history.Add((s, y, rho[k]));
+        }
+    }
+
     /// <summary>
     /// The first trial step: 1 (times the learning rate) along a direction scaled by the curvature pairs; without
     /// any, torch's lr/‖g‖₁ along steepest descent, so that the first trial moves the parameters by about lr

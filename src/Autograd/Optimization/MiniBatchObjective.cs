@@ -16,14 +16,15 @@ public interface IIterationAware
 /// permutation of the rows drawn afresh each epoch from a seeded generator, so a run is reproducible bit
 /// for bit; rows left over after the last whole batch of an epoch are skipped (as drop_last in PyTorch).
 /// </summary>
-public sealed class MiniBatchObjective<T> : IObjective<T>, IIterationAware where T : IFloatingPointIeee754<T>
+public sealed class MiniBatchObjective<T> : IObjective<T>, IIterationAware, ICheckpointedObjective where T : IFloatingPointIeee754<T>
 {
     readonly CompiledFormula<T> _formula;
     readonly FormulaObjective<T> _objective;
     readonly (int Slot, T[] Column)[] _columns;
     readonly int _batchSize;
     readonly int[] _order;
-    readonly Random? _random;
+    readonly int _seed;
+    Random? _random;
     readonly T[] _batch;
 
     /// <param name="columns">The full data columns by input slot; the formula's inputs at those slots have batch length.</param>
@@ -37,6 +38,7 @@ public sealed class MiniBatchObjective<T> : IObjective<T>, IIterationAware where
         _columns = [.. columns];
         _batchSize = batchSize;
         _order = Enumerable.Range(0, rows).ToArray();
+        _seed = seed;
         _random = shuffle ? new Random(seed) : null;
         _batch = new T[batchSize];
         BatchesPerEpoch = rows / batchSize;
@@ -69,6 +71,27 @@ public sealed class MiniBatchObjective<T> : IObjective<T>, IIterationAware where
     public void Hessian(ReadOnlySpan<T> x, Span<T> matrix) => _objective.Hessian(x, matrix);
 
     public T[] CurrentParameters() => _objective.CurrentParameters();
+
+    public MiniBatchState ExportState() => new(Epoch, [.. _order]);
+
+    /// <summary>
+    /// Continues from <paramref name="state"/>. <see cref="Random"/>'s state cannot be exported, so the generator is
+    /// brought to it by drawing, from the seed, the shuffles of the epochs before; the order they give must be the one saved.
+    /// </summary>
+    public void ImportState(MiniBatchState state)
+    {
+        if (state.Order.Length != _order.Length)
+            throw new ArgumentException($"The checkpoint orders {state.Order.Length} rows; this data has {_order.Length}.", nameof(state));
+        for (var i = 0; i < _order.Length; i++) _order[i] = i;
+        if (_random is not null)
+        {
+            _random = new Random(_seed);
+            for (var epoch = 1; epoch <= state.Epoch; epoch++) Shuffle();
+        }
+        if (!_order.AsSpan().SequenceEqual(state.Order))
+            throw new ArgumentException("The checkpoint's row order is not the one this seed draws: it belongs to another run.", nameof(state));
+        Epoch = state.Epoch;
+    }
 
     void Shuffle()
     {

@@ -72,6 +72,18 @@ public static class Minimizer
     public static MinimizeOutcome<T> Run<T>(IObjective<T> objective, ReadOnlySpan<T> start, Optimizer<T> optimizer,
         StoppingRules rules, IterationCallback<T>? onIteration = null, CancellationToken cancellation = default,
         Bounds<T>? bounds = null)
+        where T : IFloatingPointIeee754<T> =>
+        Run(objective, start, optimizer, rules, null, null, onIteration, cancellation, bounds);
+
+    /// <summary>
+    /// Runs as <see cref="Run{T}(IObjective{T}, ReadOnlySpan{T}, Optimizer{T}, StoppingRules, IterationCallback{T}?, CancellationToken, Bounds{T}?)"/>,
+    /// from <paramref name="resume"/> if given (a checkpoint of a run with the same objective, optimizer settings and rules;
+    /// <paramref name="start"/> is then not used), offering a checkpoint to <paramref name="onCheckpoint"/> after each update
+    /// when the optimizer and objective can be checkpointed.
+    /// </summary>
+    public static MinimizeOutcome<T> Run<T>(IObjective<T> objective, ReadOnlySpan<T> start, Optimizer<T> optimizer,
+        StoppingRules rules, MinimizerCheckpoint? resume, CheckpointCallback? onCheckpoint,
+        IterationCallback<T>? onIteration = null, CancellationToken cancellation = default, Bounds<T>? bounds = null)
         where T : IFloatingPointIeee754<T>
     {
         // Under bounds, the gradient norm reported and tested is the projected gradient's: zero at a solution on the box.
@@ -86,12 +98,31 @@ public static class Minimizer
         var before = new T[n];
         var stalled = 0;
         var clock = Stopwatch.StartNew();
+        var first = 1;
+        var earlier = TimeSpan.Zero;
+        if (resume is not null)
+        {
+            if (resume.Parameters.Length != n || resume.Evaluated.Length != n)
+                throw new ArgumentException($"The checkpoint has {resume.Parameters.Length} parameters; the objective has {n}.", nameof(resume));
+            x = CheckpointVectors.FromDoubles<T>(resume.Parameters);
+            evaluated = CheckpointVectors.FromDoubles<T>(resume.Evaluated);
+            (value, gradientNorm, previousValue) = (T.CreateChecked(resume.Value), T.CreateChecked(resume.GradientNorm), T.CreateChecked(resume.PreviousValue));
+            stalled = resume.Stalled;
+            earlier = TimeSpan.FromSeconds(resume.ElapsedSeconds);
+            optimizer.ImportState(resume.Optimizer);
+            if (resume.Batches is { } batches)
+                (objective as ICheckpointedObjective ?? throw new ArgumentException("The checkpoint has mini-batches; the objective has none.", nameof(resume)))
+                    .ImportState(batches);
+            first = resume.Iteration + 1;
+        }
+        var checkpoints = onCheckpoint is not null && optimizer.CanCheckpoint
+            && (objective is ICheckpointedObjective || objective is not IIterationAware);
 
-        for (var k = 1; k <= rules.MaxIterations; k++)
+        for (var k = first; k <= rules.MaxIterations; k++)
         {
             if (cancellation.IsCancellationRequested)
                 return Finish(StopReason.Cancelled, k - 1, $"Cancelled before iteration {k}.");
-            if (rules.TimeLimit is { } limit && clock.Elapsed > limit)
+            if (rules.TimeLimit is { } limit && clock.Elapsed + earlier > limit)
                 return Finish(StopReason.TimeLimit, k - 1, $"Stopped after {limit.TotalSeconds:0.###} s, the time limit, at iteration {k - 1}.");
 
             (objective as IIterationAware)?.BeginIteration(k);
@@ -126,6 +157,7 @@ public static class Minimizer
                 return Finish(StopReason.NoProgress, k, stuck
                     ? $"No progress: the optimizer's search found no better point in {StallLimit} iterations in a row; stopped at iteration {k} with loss {value} and gradient norm {gradientNorm}."
                     : $"No progress: {StallLimit} updates in a row changed no parameter; stopped at iteration {k} with loss {value} and gradient norm {gradientNorm}.");
+            if (checkpoints) onCheckpoint!(k, () => Capture(k));
         }
         return Finish(StopReason.MaxIterations, rules.MaxIterations, null);
 
@@ -151,6 +183,10 @@ public static class Minimizer
                     iterations, evaluated, value, gradientNorm);
             return new(reason, message ?? Reached(), iterations, evaluated, value, gradientNorm);
         }
+
+        MinimizerCheckpoint Capture(int iteration) => new(iteration, CheckpointVectors.ToDoubles<T>(x), CheckpointVectors.ToDoubles<T>(evaluated),
+            double.CreateChecked(value), double.CreateChecked(gradientNorm), double.CreateChecked(previousValue), stalled,
+            (clock.Elapsed + earlier).TotalSeconds, optimizer.ExportState(), (objective as ICheckpointedObjective)?.ExportState());
 
         string Reached() => $"Reached maxIterations = {rules.MaxIterations} with loss {value} and gradient norm {gradientNorm}.";
     }

@@ -51,6 +51,13 @@ public sealed class Newton<T>(int dimension, double learningRate = 1) : Optimize
         return StepResult.Stuck;
     }
 
+    /// <summary>Nothing carries over between steps: the damping starts afresh from the Hessian at each.</summary>
+    public override bool CanCheckpoint => true;
+
+    public override OptimizerState ExportState() => new("newton");
+
+    public override void ImportState(OptimizerState state) => state.Of("newton");
+
     /// <summary>L with L·Lᵀ = A + λI, in the lower triangle of <paramref name="factor"/>; false if not positive definite.</summary>
     static bool Cholesky(T[] a, T damping, T[] factor, int n)
     {

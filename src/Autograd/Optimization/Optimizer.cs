@@ -25,6 +25,15 @@ public abstract class Optimizer<T> where T : IFloatingPointIeee754<T>
     {
     }
 
+    /// <summary>True when <see cref="ExportState"/> and <see cref="ImportState"/> carry all that later steps depend on, so a run can be checkpointed and resumed.</summary>
+    public virtual bool CanCheckpoint => false;
+
+    /// <summary>The state later steps depend on, as plain data.</summary>
+    public virtual OptimizerState ExportState() => throw new NotSupportedException($"{GetType().Name} cannot be checkpointed.");
+
+    /// <summary>Takes over the state a twin (same rule, settings and dimension) exported.</summary>
+    public virtual void ImportState(OptimizerState state) => throw new NotSupportedException($"{GetType().Name} cannot be checkpointed.");
+
     protected static T Dot(ReadOnlySpan<T> a, ReadOnlySpan<T> b)
     {
         var sum = T.Zero;

@@ -27,4 +27,16 @@ public sealed class RmsProp<T>(int dimension, double learningRate, double alpha 
         }
         return StepResult.Moved;
     }
+
+    public override bool CanCheckpoint => true;
+
+    public override OptimizerState ExportState() =>
+        new OptimizerState("rmsprop").With<T>("square", _square).With<T>("average", _average).With<T>("buffer", _buffer);
+
+    public override void ImportState(OptimizerState state)
+    {
+        state.Of("rmsprop").Read<T>("square", _square);
+        state.Read<T>("average", _average);
+        state.Read<T>("buffer", _buffer);
+    }
 }

@@ -27,6 +27,16 @@ public sealed class Sgd<T>(int dimension, double learningRate, double momentum =
         return StepResult.Moved;
     }
 
+    public override bool CanCheckpoint => true;
+
+    public override OptimizerState ExportState() => new OptimizerState("sgd").With<T>("buffer", _buffer).With("started", _started ? 1 : 0);
+
+    public override void ImportState(OptimizerState state)
+    {
+        state.Of("sgd").Read<T>("buffer", _buffer);
+        _started = state.Counter("started") != 0;
+    }
+
     public override void Reset()
     {
         _started = false;
