@@ -53,6 +53,7 @@ public class ScalarBenchmarks
         Workloads.Check("W1 d/dx2", floorGradient[1], _gradient[1]);
         Workloads.Check("W1 value, replay only", floor, ParaboloidReplay());
         Workloads.Check("W1 value, inline floor", floor, ParaboloidInlineFloor());
+        Workloads.Check("W1 value, cold", floor, ParaboloidCold());
         Workloads.Check("W2 final x1", RosenbrockFloor(), RosenbrockEngine());
     }
 
@@ -83,6 +84,16 @@ public class ScalarBenchmarks
     /// <summary>The interpreter every node-by-node replay uses (explain, and a tape's first replays).</summary>
     [BenchmarkCategory("W1 paraboloid"), Benchmark]
     public double ParaboloidInterpreted() => _interpreted.EvaluateWithGradient();
+
+    /// <summary>A formula never seen: parse, record, and the first value and gradient, interpreted (allocates: once per formula).</summary>
+    [BenchmarkCategory("W1 paraboloid"), Benchmark]
+    public double ParaboloidCold()
+    {
+        var formula = Workloads.Compile(Workloads.Paraboloid, InputSpec.Scalar("x1", InputKind.Parameter), InputSpec.Scalar("x2", InputKind.Parameter));
+        formula.SetInput(0, _point.AsSpan(0, 1));
+        formula.SetInput(1, _point.AsSpan(1));
+        return formula.EvaluateWithGradient();
+    }
 
     /// <summary>
     /// For comparison: the same arithmetic inlined into the benchmark method. It measures as an empty call (0-1 ns)

@@ -1,5 +1,3 @@
-using System.Numerics;
-using System.Numerics.Tensors;
 using Autograd.Expressions;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
@@ -13,8 +11,10 @@ namespace Autograd.Benchmarks;
 public class LeastSquaresBenchmarks
 {
     CompiledFormula<double> _leastSquares = null!;
+    CompiledFormula<float> _leastSquaresFloat = null!;
     double[] _x = null!, _y = null!;
     double _gb0, _gb1;
+    TwoThreads<(double, double, double)> _twoThreads = null!;
 
     [Params(200, 1_000_000)]
     public int Rows { get; set; }
@@ -30,48 +30,63 @@ public class LeastSquaresBenchmarks
         _leastSquares.SetInput(1, [0.8]);
         _leastSquares.BindInput(2, _x);
         _leastSquares.BindInput(3, _y);
+        _twoThreads = new((start, end) => Floors.LeastSquares512(_x, _y, 0.5, 0.8, start, end));
+        _leastSquaresFloat = Workloads.CompileFloat(Workloads.LeastSquares,
+            InputSpec.Scalar("b0", InputKind.Parameter), InputSpec.Scalar("b1", InputKind.Parameter),
+            InputSpec.Vector("x", InputKind.Data, Rows), InputSpec.Vector("y", InputKind.Data, Rows));
+        _leastSquaresFloat.SetInput(0, [0.5f]);
+        _leastSquaresFloat.SetInput(1, [0.8f]);
+        _leastSquaresFloat.BindInput(2, _x.Select(v => (float)v).ToArray());
+        _leastSquaresFloat.BindInput(3, _y.Select(v => (float)v).ToArray());
+        var floor = LeastSquaresFloor();
+        Workloads.Check("W3 value, Vector512 floor", floor, LeastSquaresFloorVector512());
+        Workloads.Check("W3 value, two-thread floor", floor, LeastSquaresFloorTwoThreads());
+        Workloads.Check("W3 value, float32 engine", floor, LeastSquaresEngineFloat(), 1e-4);
+        Workloads.Check("W3 d/db0, float32 engine", _gb0, _leastSquaresFloat.GradientOf(0)[0], 1e-3);
         Workloads.Check("W3 value", LeastSquaresFloor(), LeastSquaresEngine());
         Workloads.Check("W3 d/db0", _gb0, _leastSquares.GradientOf(0)[0]);
         Workloads.Check("W3 d/db1", _gb1, _leastSquares.GradientOf(1)[0]);
         // Past a few million replayed rows a chain of arithmetic runs as a compiled loop over rows: time that.
-        if (Rows >= 4096)
+        if (Rows >= 64)
         {
             if (!_leastSquares.CompileRowSweep()) throw new InvalidOperationException("W3 should compile to a row sweep.");
             Workloads.Check("W3 value, compiled", LeastSquaresFloor(), LeastSquaresEngine());
             Workloads.Check("W3 d/db0, compiled", _gb0, _leastSquares.GradientOf(0)[0]);
             Workloads.Check("W3 d/db1, compiled", _gb1, _leastSquares.GradientOf(1)[0]);
+            if (!_leastSquaresFloat.CompileRowSweep()) throw new InvalidOperationException("W3 in float32 should compile to a row sweep.");
+            Workloads.Check("W3 value, float32 compiled", floor, LeastSquaresEngineFloat(), 1e-4);
         }
     }
 
 
+    /// <summary>Floor: one fused pass, Vector&lt;double&gt; (256 bits), two accumulators per sum, one thread.</summary>
     [BenchmarkCategory("W3 least squares"), Benchmark(Baseline = true)]
-    public double LeastSquaresFloor()
+    public double LeastSquaresFloor() => Finish(Floors.LeastSquaresVectorT(_x, _y, 0.5, 0.8, 0, _x.Length));
+
+    /// <summary>Floor: the same pass with Vector512 (AVX-512), one thread.</summary>
+    [BenchmarkCategory("W3 least squares"), Benchmark]
+    public double LeastSquaresFloorVector512() => Finish(Floors.LeastSquares512(_x, _y, 0.5, 0.8, 0, _x.Length));
+
+    /// <summary>Floor: the Vector512 pass over two threads, split as the engine splits rows.</summary>
+    [BenchmarkCategory("W3 least squares"), Benchmark]
+    public double LeastSquaresFloorTwoThreads()
     {
-        // One fused pass: residual r = y - (b0 + b1 x); loss = mean(r²); d/db0 = -2 mean(r); d/db1 = -2 mean(r x).
-        double b0 = 0.5, b1 = 0.8;
-        var n = _x.Length;
-        Vector<double> vb0 = new(b0), vb1 = new(b1), sumSquares = Vector<double>.Zero, sumR = Vector<double>.Zero, sumRx = Vector<double>.Zero;
-        var i = 0;
-        for (; i <= n - Vector<double>.Count; i += Vector<double>.Count)
-        {
-            var x = new Vector<double>(_x, i);
-            var r = new Vector<double>(_y, i) - (vb0 + vb1 * x);
-            sumSquares += r * r;
-            sumR += r;
-            sumRx += r * x;
-        }
-        double squares = Vector.Sum(sumSquares), rs = Vector.Sum(sumR), rxs = Vector.Sum(sumRx);
-        for (; i < n; i++)
-        {
-            var r = _y[i] - (b0 + b1 * _x[i]);
-            squares += r * r;
-            rs += r;
-            rxs += r * _x[i];
-        }
-        _gb0 = -2 * rs / n;
-        _gb1 = -2 * rxs / n;
-        return squares / n;
+        var (a, b) = _twoThreads.Run(_x.Length);
+        return Finish((a.Item1 + b.Item1, a.Item2 + b.Item2, a.Item3 + b.Item3));
     }
+
+    // loss = mean(r²); d/db0 = -2 mean(r); d/db1 = -2 mean(r x).
+    double Finish((double Squares, double R, double Rx) sums)
+    {
+        var n = _x.Length;
+        _gb0 = -2 * sums.R / n;
+        _gb1 = -2 * sums.Rx / n;
+        return sums.Squares / n;
+    }
+
+    /// <summary>The engine in float32 (the data and parameters rounded to float).</summary>
+    [BenchmarkCategory("W3 least squares"), Benchmark]
+    public float LeastSquaresEngineFloat() => _leastSquaresFloat.EvaluateWithGradientFused();
 
     [BenchmarkCategory("W3 least squares"), Benchmark]
     public double LeastSquaresEngine() => _leastSquares.EvaluateWithGradientFused();
@@ -84,7 +99,9 @@ public class LeastSquaresBenchmarks
 public class ManyParametersBenchmarks
 {
     CompiledFormula<double> _many = null!;
-    double[] _w = null!, _c = null!, _gw = null!, _sin = null!, _cos = null!;
+    CompiledFormula<float> _manyFloat = null!;
+    double[] _w = null!, _c = null!, _gw = null!;
+    TwoThreads<double> _twoThreads = null!;
 
     [Params(1_000, 100_000)]
     public int N { get; set; }
@@ -96,7 +113,17 @@ public class ManyParametersBenchmarks
         var random = new Random(7);
         _w = Enumerable.Range(0, n).Select(_ => random.NextDouble() * 4 - 2).ToArray();
         _c = Enumerable.Range(0, n).Select(_ => random.NextDouble()).ToArray();
-        (_gw, _sin, _cos) = (new double[n], new double[n], new double[n]);
+        _gw = new double[n];
+        _twoThreads = new((start, end) => Floors.ManyParameters512(_w, _c, _gw, start, end));
+        _manyFloat = Workloads.CompileFloat(Workloads.ManyParameters, InputSpec.Vector("w", InputKind.Parameter, n), InputSpec.Vector("c", InputKind.Data, n));
+        _manyFloat.SetInput(0, _w.Select(v => (float)v).ToArray());
+        _manyFloat.BindInput(1, _c.Select(v => (float)v).ToArray());
+        var floor = ManyParametersFloor();
+        Workloads.Check("W4 value, Vector512 SinCos floor", floor, ManyParametersFloorVector512());
+        Workloads.Check("W4 value, Vector512 Sin, Cos floor", floor, ManyParametersFloorVector512SinThenCos());
+        Workloads.Check("W4 value, two-thread floor", floor, ManyParametersFloorTwoThreads());
+        Workloads.Check("W4 value, float32 engine", floor, ManyParametersEngineFloat(), 1e-4);
+        Workloads.Check("W4 d/dw[n], float32 engine", _gw[^1], _manyFloat.GradientOf(0)[^1], 1e-4);
         _many = Workloads.Compile(Workloads.ManyParameters, InputSpec.Vector("w", InputKind.Parameter, n), InputSpec.Vector("c", InputKind.Data, n));
         _many.SetInput(0, _w);
         _many.BindInput(1, _c);
@@ -105,21 +132,29 @@ public class ManyParametersBenchmarks
         Workloads.Check("W4 d/dw[n]", _gw[^1], _many.GradientOf(0)[^1]);
     }
 
+    /// <summary>Floor: one fused pass, Vector&lt;double&gt; (256 bits) and System.Numerics.Vector.SinCos, one thread.</summary>
     [BenchmarkCategory("W4 many parameters"), Benchmark(Baseline = true)]
-    public double ManyParametersFloor()
+    public double ManyParametersFloor() => Floors.ManyParametersVectorT(_w, _c, _gw, 0, _w.Length);
+
+    /// <summary>Floor: the same pass with Vector512 and Vector512.SinCos, one thread.</summary>
+    [BenchmarkCategory("W4 many parameters"), Benchmark]
+    public double ManyParametersFloorVector512() => Floors.ManyParameters512(_w, _c, _gw, 0, _w.Length);
+
+    /// <summary>Floor: Vector512 with Vector512.Sin and Vector512.Cos called separately, one thread.</summary>
+    [BenchmarkCategory("W4 many parameters"), Benchmark]
+    public double ManyParametersFloorVector512SinThenCos() => Floors.ManyParameters512SinThenCos(_w, _c, _gw, 0, _w.Length);
+
+    /// <summary>Floor: the Vector512 SinCos pass over two threads, split as the engine splits rows.</summary>
+    [BenchmarkCategory("W4 many parameters"), Benchmark]
+    public double ManyParametersFloorTwoThreads()
     {
-        // f = Σ (w - c)² (1 + 0.1 sin w); df/dw = 2 (w - c)(1 + 0.1 sin w) + 0.1 (w - c)² cos w.
-        TensorPrimitives.SinCos<double>(_w, _sin, _cos);
-        var value = 0.0;
-        for (var i = 0; i < _w.Length; i++)
-        {
-            var d = _w[i] - _c[i];
-            var scale = 1 + 0.1 * _sin[i];
-            value += d * d * scale;
-            _gw[i] = 2 * d * scale + 0.1 * d * d * _cos[i];
-        }
-        return value;
+        var (a, b) = _twoThreads.Run(_w.Length);
+        return a + b;
     }
+
+    /// <summary>The engine in float32 (w and c rounded to float).</summary>
+    [BenchmarkCategory("W4 many parameters"), Benchmark]
+    public float ManyParametersEngineFloat() => _manyFloat.EvaluateWithGradientFused();
 
     [BenchmarkCategory("W4 many parameters"), Benchmark]
     public double ManyParametersEngine() => _many.EvaluateWithGradientFused();

@@ -15,6 +15,9 @@ public static class Workloads
     public static CompiledFormula<double> Compile(string formula, params InputSpec[] inputs) =>
         CompiledFormula<double>.Compile(Formula.Parse(formula, new FormulaLimits(1_000_000, 1_000_000, 1_000_000)), inputs);
 
+    public static CompiledFormula<float> CompileFloat(string formula, params InputSpec[] inputs) =>
+        CompiledFormula<float>.Compile(Formula.Parse(formula, new FormulaLimits(1_000_000, 1_000_000, 1_000_000)), inputs);
+
     /// <summary>x ~ U(0, 2), y = 1 + x + N(0, 0.25²), from a fixed seed.</summary>
     public static (double[] X, double[] Y) LabData(int n)
     {

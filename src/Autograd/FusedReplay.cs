@@ -13,10 +13,15 @@ namespace Autograd;
 /// </summary>
 internal sealed class FusedReplay<T> where T : IFloatingPointIeee754<T>
 {
-    const int MinimumLength = 4096;
+    const int MinimumLength = 64;
     const int ChunkLength = 2048;
     /// <summary>From this length on, the one-pass sweep splits the rows in two halves, one per thread.</summary>
     const int SplitLength = 1 << 17;
+    /// <summary>
+    /// A chain with a transcendental op (sin, exp, log, ...) costs several times more per row than arithmetic, so the
+    /// halves pay for the second thread's hand-over from this length on.
+    /// </summary>
+    const int SplitLengthTranscendental = 1 << 15;
 
     enum Kind : byte { Scalar, VectorInput, Lane, Reduce, AfterReduce }
 
@@ -50,10 +55,10 @@ internal sealed class FusedReplay<T> where T : IFloatingPointIeee754<T>
         _scalarsWithGrad = Enumerable.Range(0, nodes.Count)
             .Where(i => kinds[i] is not (Kind.VectorInput or Kind.Lane) && nodes[i].RequiresGrad).ToArray();
         var onePass = _reduces.Length == 1 && _reduces[0] == Output;
-        var split = onePass && length >= SplitLength;
+        var arithmetic = _lanes.All(id => CompiledRowSweep<T>.IsArithmetic(nodes[id]));
+        var split = onePass && length >= (arithmetic ? SplitLength : SplitLengthTranscendental);
         _workers = [new Worker(this), .. split ? new[] { new Worker(this) } : []];
-        _rowSweepPossible = onePass && RuntimeFeature.IsDynamicCodeCompiled && _lanes.Length <= CompiledRowSweep<T>.MaxLanes
-            && _lanes.All(id => CompiledRowSweep<T>.IsArithmetic(nodes[id]));
+        _rowSweepPossible = onePass && RuntimeFeature.IsDynamicCodeCompiled && _lanes.Length <= CompiledRowSweep<T>.MaxLanes && arithmetic;
     }
 
     /// <summary>

@@ -31,6 +31,17 @@ public enum Op : byte
     Diff,
     /// <summary>Elements Index .. Index + Constant - 1 of a vector (zero-based start, the length held as the constant).</summary>
     Slice,
+
+    // Matrices (row-major; a node's Columns says it is one). See MatrixKernels.cs.
+    /// <summary>R's %*%: matrix x matrix, matrix x vector, vector x matrix; the node's index holds the inner dimension.</summary>
+    MatMul,
+    /// <summary>t(A); the node's index holds the input's column count (a vector is one row).</summary>
+    Transpose,
+    /// <summary>Two blocks of columns side by side (cbind of two); the node's index holds the first block's column count.</summary>
+    Cbind,
+    /// <summary>A length-k vector repeated as every row of an n x k matrix: how a vector broadcasts over a matrix's rows.</summary>
+    BroadcastRows,
+    RowSums, ColSums, RowMeans, ColMeans,
 }
 
 /// <summary>Names of ops as the expression language and the recorded tape show them.</summary>
@@ -43,6 +54,14 @@ public static class OpNames
         Op.Minimum => "min",
         Op.Maximum => "max",
         Op.ClampLow or Op.ClampHigh => "clamp",
+        Op.MatMul => "%*%",
+        Op.Transpose => "t",
+        Op.Cbind => "cbind",
+        Op.BroadcastRows => "broadcast",
+        Op.RowSums => "rowSums",
+        Op.ColSums => "colSums",
+        Op.RowMeans => "rowMeans",
+        Op.ColMeans => "colMeans",
         _ => op.ToString().ToLowerInvariant(),
     };
 }

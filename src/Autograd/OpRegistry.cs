@@ -21,6 +21,8 @@ internal enum OpShape
     Difference,
     /// <summary>A run of a vector's elements: from the node's index, as many as its constant says.</summary>
     Run,
+    /// <summary>A matrix op (MatrixShapes.cs): the shapes of both operands, not just their lengths, decide the result.</summary>
+    Matrix,
 }
 
 /// <summary>
@@ -90,7 +92,7 @@ internal sealed class KernelEntry(Op op, OpShape shape, int arity, Type kernel) 
 /// </summary>
 internal static partial class OpRegistry
 {
-    public static IReadOnlyList<OpEntry> Entries { get; } = Declare();
+    public static IReadOnlyList<OpEntry> Entries { get; } = [.. Declare(), .. DeclareMatrices()];
 
     static readonly OpEntry[] ByOp = Validate(Entries);
 

@@ -45,6 +45,17 @@ public sealed class Tape<T> where T : IFloatingPointIeee754<T>
         return _nodes.Count - 1;
     }
 
+    /// <summary>Adds a matrix leaf of <paramref name="columns"/> columns, its values row-major.</summary>
+    public int AddMatrix(T[] values, int columns, bool requiresGrad, string? name = null, SourceSpan span = default)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        if (columns < 1 || values.Length == 0 || values.Length % columns != 0)
+            throw new ShapeException($"A matrix of {columns} column{(columns == 1 ? "" : "s")} cannot hold {values.Length} values.");
+        var id = AddInput(values, false, requiresGrad, name, span);
+        _nodes[id].Columns = columns;
+        return id;
+    }
+
     /// <summary>Adds a number written in the formula: a leaf that no caller overwrites, so a compiled replay may fold it in.</summary>
     internal int AddLiteral(T value, string? text, SourceSpan span)
     {
@@ -57,10 +68,23 @@ public sealed class Tape<T> where T : IFloatingPointIeee754<T>
     {
         var a = _nodes[x];
         var b = y >= 0 ? _nodes[y] : null;
-        var count = op == Op.Slice ? int.CreateSaturating(constant) : 0;
-        var (length, isScalar) = Shapes.Result(op, a.Length, a.IsScalar, b?.Length ?? 0, b?.IsScalar ?? true, index, count);
+        int length, columns = 0;
+        bool isScalar;
+        if (MatrixShapes.Applies(op, a, b))
+        {
+            // A vector broadcast over a matrix's rows first becomes a matrix itself (BroadcastRows), so that every
+            // elementwise kernel sees operands of equal length or a single number.
+            (x, y, index, length, isScalar, columns) = MatrixShapes.Result(this, op, x, y, index, span);
+            a = _nodes[x];
+            b = y >= 0 ? _nodes[y] : null;
+        }
+        else
+        {
+            var count = op == Op.Slice ? int.CreateSaturating(constant) : 0;
+            (length, isScalar) = Shapes.Result(op, a.Length, a.IsScalar, b?.Length ?? 0, b?.IsScalar ?? true, index, count);
+        }
         var requiresGrad = a.RequiresGrad || (b?.RequiresGrad ?? false);
-        var node = new TapeNode<T>(op, x, y, constant ?? T.Zero, index, new T[length], isScalar, requiresGrad, span, null);
+        var node = new TapeNode<T>(op, x, y, constant ?? T.Zero, index, new T[length], isScalar, requiresGrad, span, null) { Columns = columns };
         Kernels<T>.Forward(op, a.Value, b is null ? default : b.Value, node.Constant, index, node.Value);
         _nodes.Add(node);
         _steps = null;
@@ -81,7 +105,7 @@ public sealed class Tape<T> where T : IFloatingPointIeee754<T>
             if (node.Op == Op.Input) continue;
             var x = _nodes[node.X];
             var y = node.Y >= 0 ? _nodes[node.Y] : null;
-            var scalar = node.Op != Op.Index && x.Length == 1 && (y is null || y.Length == 1);
+            var scalar = node.Op != Op.Index && node.Length == 1 && x.Length == 1 && (y is null || y.Length == 1);
             // x ^ 2 is the commonest power; as Square it skips PowConstantRule's tests of the exponent.
             var op = node.Op == Op.PowConstant && node.Constant == T.CreateChecked(2) ? Op.Square : node.Op;
             steps.Add(new Step(id, op, node, x.Value, y?.Value ?? NoOperand, x.Adjoint, y?.Adjoint ?? [], scalar));

@@ -46,6 +46,10 @@ public sealed class TapeNode<T> where T : IFloatingPointIeee754<T>
     /// <summary>The bound name of an input node, or a literal's text.</summary>
     public string? Name { get; internal set; }
     public int Length => Value.Length;
+    /// <summary>The column count of a matrix (row-major, <see cref="Length"/> / Columns rows); 0 for a scalar or a vector.</summary>
+    public int Columns { get; internal set; }
+    public bool IsMatrix => Columns > 0;
+    public int Rows => Columns > 0 ? Length / Columns : Length;
     /// <summary>A number written in the formula rather than a bound input.</summary>
     public bool IsLiteral { get; internal init; }
 

@@ -3,7 +3,7 @@ using System.Numerics;
 namespace Autograd;
 
 /// <summary>
-/// A scalar or vector with torch's autograd surface: results of ops on tensors that require grad are
+/// A scalar, vector or matrix (row-major) with torch's autograd surface: results of ops on tensors that require grad are
 /// recorded on a tape and require grad too; <see cref="Backward"/> accumulates into each leaf's <see cref="Grad"/>.
 /// </summary>
 public sealed class Tensor<T> where T : IFloatingPointIeee754<T>
@@ -28,8 +28,29 @@ public sealed class Tensor<T> where T : IFloatingPointIeee754<T>
         return new(values.ToArray(), false, requiresGrad, null, -1);
     }
 
+    /// <summary>A matrix of <paramref name="rows"/> x <paramref name="columns"/> from its values in row-major order.</summary>
+    public static Tensor<T> Matrix(ReadOnlySpan<T> values, int rows, int columns, bool requiresGrad = false)
+    {
+        if (rows < 1 || columns < 1 || values.Length != rows * columns)
+            throw new ShapeException($"A {rows}x{columns} matrix holds {Math.Max(rows, 0) * Math.Max(columns, 0)} values, not {values.Length}.");
+        return new(values.ToArray(), false, requiresGrad, null, -1) { Columns = columns };
+    }
+
+    /// <summary>A matrix from rows of equal length, as <c>torch.tensor([[1, 2], [3, 4]])</c>.</summary>
+    public static Tensor<T> Matrix(T[][] rows, bool requiresGrad = false)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        if (rows.Length == 0 || rows[0].Length == 0) throw new ShapeException("A matrix needs at least one row and one column.");
+        if (rows.Any(r => r.Length != rows[0].Length)) throw new ShapeException("Every row of a matrix needs the same number of columns.");
+        return Matrix(rows.SelectMany(r => r).ToArray(), rows.Length, rows[0].Length, requiresGrad);
+    }
+
     public bool RequiresGrad { get; }
     public bool IsScalar { get; }
+    /// <summary>The column count of a matrix; 0 for a scalar or a vector.</summary>
+    public int Columns { get; private init; }
+    public bool IsMatrix => Columns > 0;
+    public int Rows => Columns > 0 ? Length / Columns : Length;
     public int Length => _values.Length;
     public ReadOnlySpan<T> Values => _values;
     /// <summary>A leaf is a tensor no recorded op produced: its gradient lands in <see cref="Grad"/>.</summary>
@@ -70,7 +91,7 @@ public sealed class Tensor<T> where T : IFloatingPointIeee754<T>
     public void ZeroGrad() => Grad?._values.AsSpan().Clear();
 
     /// <summary>The same values as a new leaf that does not require grad.</summary>
-    public Tensor<T> Detach() => new(ToArray(), IsScalar, false, null, -1);
+    public Tensor<T> Detach() => new(ToArray(), IsScalar, false, null, -1) { Columns = Columns };
 
     /// <summary>this -= other in place, as torch's <c>sub_</c>; on a leaf that requires grad only inside <see cref="GradMode.NoGrad"/>.</summary>
     public void SubtractInPlace(Tensor<T> other)
@@ -86,7 +107,7 @@ public sealed class Tensor<T> where T : IFloatingPointIeee754<T>
 
     internal void AccumulateGrad(ReadOnlySpan<T> adjoint)
     {
-        Grad ??= new Tensor<T>(new T[Length], IsScalar, false, null, -1);
+        Grad ??= new Tensor<T>(new T[Length], IsScalar, false, null, -1) { Columns = Columns };
         var grad = Grad._values;
         for (var i = 0; i < grad.Length; i++) grad[i] += adjoint[i];
     }
@@ -138,11 +159,45 @@ public sealed class Tensor<T> where T : IFloatingPointIeee754<T>
     [System.Runtime.CompilerServices.IndexerName("Element")]
     public Tensor<T> this[int index] => Apply(Op.Index, this, null, index: index);
 
+    /// <summary>The element of a matrix at a zero-based row and column, as a scalar.</summary>
+    [System.Runtime.CompilerServices.IndexerName("Element")]
+    public Tensor<T> this[int row, int column] => IsMatrix && row >= 0 && row < Rows && column >= 0 && column < Columns
+        ? Apply(Op.Index, this, null, index: row * Columns + column)
+        : throw new ShapeException($"Element ({row}, {column}) is not in {Describe()} (indices start at 0).");
+
+    /// <summary>The matrix product, as <c>torch.matmul</c> for rank 1 and 2 (R's <c>%*%</c>).</summary>
+    public Tensor<T> MatMul(Tensor<T> other) => Apply(Op.MatMul, this, other);
+    /// <summary>The transpose; a vector becomes one row.</summary>
+    public Tensor<T> Transpose() => Apply(Op.Transpose, this, null);
+    public Tensor<T> RowSums() => Apply(Op.RowSums, this, null);
+    public Tensor<T> ColSums() => Apply(Op.ColSums, this, null);
+    public Tensor<T> RowMeans() => Apply(Op.RowMeans, this, null);
+    public Tensor<T> ColMeans() => Apply(Op.ColMeans, this, null);
+
+    /// <summary>The columns side by side: equal-length vectors (or matrices with as many rows), as R's <c>cbind</c>.</summary>
+    public static Tensor<T> Cbind(params Tensor<T>[] columns)
+    {
+        ArgumentNullException.ThrowIfNull(columns);
+        if (columns.Length < 2) throw new ShapeException("Cbind needs at least two columns.");
+        var result = Apply(Op.Cbind, columns[0], columns[1]);
+        for (var i = 2; i < columns.Length; i++) result = Apply(Op.Cbind, result, columns[i]);
+        return result;
+    }
+
+    string Describe() => IsMatrix ? $"a {Rows}x{Columns} matrix" : IsScalar ? "a scalar" : $"a vector of {Length}";
+
     static Tensor<T> Apply(Op op, Tensor<T> x, Tensor<T>? y, T constant = default!, int index = 0)
     {
         ArgumentNullException.ThrowIfNull(x);
         constant ??= T.Zero;
         var record = GradMode.IsEnabled && (x.RequiresGrad || (y?.RequiresGrad ?? false));
+        if (!record && (x.IsMatrix || (y?.IsMatrix ?? false) || OpRegistry.Of(op).Shape == OpShape.Matrix))
+        {
+            // Matrix shapes (and a vector broadcast over rows) follow the tape's rules: record on a throwaway tape.
+            var scratch = new Tape<T>();
+            var node = scratch[scratch.Record(op, x.NodeOn(scratch), y?.NodeOn(scratch) ?? -1, constant, index)];
+            return new Tensor<T>(node.Value, node.IsScalar, false, null, -1) { Columns = node.Columns };
+        }
         if (!record)
         {
             var (length, isScalar) = Shapes.Result(op, x.Length, x.IsScalar, y?.Length ?? 0, y?.IsScalar ?? true, index);
@@ -155,7 +210,7 @@ public sealed class Tensor<T> where T : IFloatingPointIeee754<T>
         var xId = x.NodeOn(tape);
         var yId = y?.NodeOn(tape) ?? -1;
         var id = tape.Record(op, xId, yId, constant, index);
-        var result = new Tensor<T>(tape[id].Value, tape[id].IsScalar, true, tape, id);
+        var result = new Tensor<T>(tape[id].Value, tape[id].IsScalar, true, tape, id) { Columns = tape[id].Columns };
         tape.Results.Add(result);
         return result;
     }
@@ -171,7 +226,7 @@ public sealed class Tensor<T> where T : IFloatingPointIeee754<T>
     {
         if (_tape == tape) return NodeId;
         if (tape.LeafNodes.TryGetValue(this, out var id)) return id;
-        id = tape.AddInput(_values, IsScalar, RequiresGrad);
+        id = IsMatrix ? tape.AddMatrix(_values, Columns, RequiresGrad) : tape.AddInput(_values, IsScalar, RequiresGrad);
         tape[id].Leaf = this;
         tape.LeafNodes.Add(this, id);
         return id;

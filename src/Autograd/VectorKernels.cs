@@ -35,8 +35,8 @@ internal static class VectorKernels<T> where T : IFloatingPointIeee754<T>
             case Op.Log: TensorPrimitives.Log(x, r); return true;
             case Op.Sqrt: TensorPrimitives.Sqrt(x, r); return true;
             case Op.Abs: TensorPrimitives.Abs(x, r); return true;
-            case Op.Sin: TensorPrimitives.Sin(x, r); return true;
-            case Op.Cos: TensorPrimitives.Cos(x, r); return true;
+            case Op.Sin: VectorMath<T>.Sin(x, r); return true;
+            case Op.Cos: VectorMath<T>.Cos(x, r); return true;
             // TensorPrimitives.Tanh of float loses some 230 ulps near 0 (tanh(-0.001f) = -0.0009999728, not
             // -0.0009999997, System.Numerics.Tensors 10.0.15): float32 takes the element loop.
             case Op.Tanh when typeof(T) != typeof(float): TensorPrimitives.Tanh(x, r); return true;
@@ -73,10 +73,37 @@ internal static class VectorKernels<T> where T : IFloatingPointIeee754<T>
             case Op.Exp:
                 if (!gx.IsEmpty) TensorPrimitives.MultiplyAdd(g, r, gx, gx);
                 return true;
+            case Op.Sin:
+                // gx += g cos x, a slice at a time through scratch.
+                for (var start = 0; !gx.IsEmpty && start < r.Length; start += ScratchLength)
+                {
+                    var count = Math.Min(ScratchLength, r.Length - start);
+                    var cos = Scratch(count);
+                    VectorMath<T>.Cos(x.Slice(start, count), cos);
+                    TensorPrimitives.MultiplyAdd(g.Slice(start, count), cos, gx.Slice(start, count), gx.Slice(start, count));
+                }
+                return true;
+            case Op.Cos:
+                // gx += g (-sin x), written gx -= g sin x (the same bits).
+                for (var start = 0; !gx.IsEmpty && start < r.Length; start += ScratchLength)
+                {
+                    var count = Math.Min(ScratchLength, r.Length - start);
+                    var product = Scratch(count);
+                    VectorMath<T>.Sin(x.Slice(start, count), product);
+                    TensorPrimitives.Multiply(g.Slice(start, count), product, product);
+                    TensorPrimitives.Subtract(gx.Slice(start, count), product, gx.Slice(start, count));
+                }
+                return true;
             default:
                 return false;
         }
     }
+
+    const int ScratchLength = 2048;
+    [ThreadStatic] static T[]? t_scratch;
+
+    /// <summary>Per-thread scratch for a slope, allocated once per thread.</summary>
+    static Span<T> Scratch(int count) => (t_scratch ??= new T[ScratchLength]).AsSpan(0, count);
 
     /// <summary>target += sign * g, or, for a broadcast scalar target, target[0] += sign * sum(g).</summary>
     static void AddTo(Span<T> target, ReadOnlySpan<T> g, bool scalar, T sign)

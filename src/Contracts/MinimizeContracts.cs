@@ -20,6 +20,12 @@ public sealed record MinimizeRequest
     /// <summary>With model: settings of the loss; huber takes <c>delta</c> (default 1).</summary>
     public Dictionary<string, double>? LossOptions { get; init; }
 
+    /// <summary>
+    /// With model: data columns bound as the matrix <c>X = cbind(...)</c>, one row per data row: a list of names, or
+    /// <c>"*"</c> for every data column but the target, so that <c>b0 + X %*% w</c> with loss bce is a logistic regression.
+    /// </summary>
+    public FeatureSelection? Features { get; init; }
+
     /// <summary>The id of a stored dataset (POST /datasets); instead of <c>data</c>.</summary>
     public string? Dataset { get; init; }
 

@@ -41,6 +41,27 @@ public sealed class PlaygroundDisplayTests(PlaygroundFactory factory, ITestOutpu
     }
 
     [ChromiumFact]
+    public async Task TheTwoLayerNetworkTrainsLiveWithAContourOverTwoMatrixElements()
+    {
+        var (page, errors) = await RunAsync("network");
+        // 1,500 iterations recorded every 5th (and the first): the loss curve has about 300 points and falls.
+        await PlaygroundFactory.WaitAsync(page, "() => (document.getElementById('loss-plot').data?.[0]?.y?.length ?? 0) >= 300");
+        var y = await page.EvaluateAsync<double[]>("() => document.getElementById('loss-plot').data[0].y");
+        Assert.InRange(y.Length, 300, 301);
+        Assert.True(y[^1] < 0.5 * y[0], $"loss {y[0]} -> {y[^1]}");
+        Assert.Contains("400 generated rows", await page.TextContentAsync("#dataset-info"));
+        // The contour's axes offer every element of the matrix, row-major, and start on the example's two.
+        var options = await page.EvaluateAsync<string[]>("() => [...document.getElementById('axis-x').options].map(o => o.value)");
+        Assert.Equal(25, options.Length);
+        Assert.Equal("W1[1,1]", options[0]);
+        Assert.Equal("W1[2,6]", options[11]);
+        Assert.Equal("W1[1,1]", await page.InputValueAsync("#axis-x"));
+        Assert.Equal("W1[2,1]", await page.InputValueAsync("#axis-y"));
+        await Screenshot(page, "playground-network-loss.png");
+        Assert.Empty(errors);
+    }
+
+    [ChromiumFact]
     public async Task TheLabFitsTheReadmesDataFromItsFirstIteration()
     {
         var (page, errors) = await RunAsync("lab");

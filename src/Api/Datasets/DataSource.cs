@@ -7,7 +7,7 @@ namespace Autograd.Api.Datasets;
 public static class DataSource
 {
     public static Dictionary<string, double[]>? Resolve(Dictionary<string, double[]>? inline, string? datasetId,
-        IDatasetStore store, string? owner, Formula formula, Func<ISet<string>> boundElsewhere)
+        IDatasetStore store, string? owner, Formula formula, Func<ISet<string>> boundElsewhere, Func<string, bool>? alsoNeeded = null)
     {
         if (datasetId is null) return inline;
         if (inline is { Count: > 0 })
@@ -21,7 +21,7 @@ public static class DataSource
         for (var i = 0; i < dataset.Names.Count; i++)
         {
             var name = dataset.Names[i];
-            if (formula.Names.Contains(name) && !bound.Contains(name)) columns[name] = dataset.Columns[i];
+            if ((formula.Names.Contains(name) || (alsoNeeded?.Invoke(name) ?? false)) && !bound.Contains(name)) columns[name] = dataset.Columns[i];
         }
         return columns;
     }

@@ -114,7 +114,7 @@ public sealed class GradientService(FormulaCache cache, IDatasetStore datasets, 
     {
         var gradient = new Dictionary<string, NumberOrVector>(inputs.ParameterSlots.Length, StringComparer.Ordinal);
         foreach (var slot in inputs.ParameterSlots)
-            gradient[inputs.Specs[slot].Name] = ToContract(compiled.GradientOf(slot), inputs.Specs[slot].IsScalar);
+            gradient[inputs.Specs[slot].Name] = ToContract(compiled.GradientOf(slot), inputs.Specs[slot].IsScalar, inputs.Specs[slot].Columns);
         return gradient;
     }
 
@@ -126,13 +126,20 @@ public sealed class GradientService(FormulaCache cache, IDatasetStore datasets, 
         return converted;
     }
 
-    public static NumberOrVector ToContract<T>(ReadOnlySpan<T> values, bool isScalar) where T : IFloatingPointIeee754<T>
+    /// <summary>Values in the shape of a scalar, a vector or a matrix of <paramref name="columns"/> columns (row-major, as nested arrays).</summary>
+    public static NumberOrVector ToContract<T>(ReadOnlySpan<T> values, bool isScalar, int columns = 0) where T : IFloatingPointIeee754<T>
     {
         if (isScalar) return NumberOrVector.Scalar(double.CreateChecked(values[0]));
         var result = new double[values.Length];
         for (var i = 0; i < values.Length; i++) result[i] = double.CreateChecked(values[i]);
-        return NumberOrVector.Vector(result);
+        return columns > 0 ? NumberOrVector.Matrix(result, columns) : NumberOrVector.Vector(result);
     }
+
+    /// <summary>A parameter's elements as the Hessian and exports label them: b0; x[1], x[2]; W[1,1], W[1,2], ... row-major.</summary>
+    public static IEnumerable<string> ElementLabels(string name, int length, bool isScalar, int columns) =>
+        isScalar ? [name]
+        : columns > 0 ? Enumerable.Range(0, length).Select(i => $"{name}[{i / columns + 1},{i % columns + 1}]")
+        : Enumerable.Range(1, length).Select(i => $"{name}[{i}]");
 
     static double[][] ToRows<T>(T[] matrix, int n) where T : IFloatingPointIeee754<T>
     {
@@ -146,7 +153,6 @@ public sealed class GradientService(FormulaCache cache, IDatasetStore datasets, 
     }
 
     static string[] HessianLabels(BoundInputs inputs) =>
-        inputs.ParameterSlots.SelectMany(slot => inputs.Specs[slot] is { IsScalar: true } spec
-            ? [spec.Name]
-            : Enumerable.Range(1, inputs.Specs[slot].Length).Select(i => $"{inputs.Specs[slot].Name}[{i}]")).ToArray();
+        inputs.ParameterSlots.Select(slot => inputs.Specs[slot])
+            .SelectMany(spec => ElementLabels(spec.Name, spec.Length, spec.IsScalar, spec.Columns)).ToArray();
 }

@@ -14,7 +14,7 @@ public sealed partial class SurfaceService(FormulaCache cache, IDatasetStore dat
 {
     readonly ServiceLimits _limits = options.Value;
 
-    [GeneratedRegex(@"^([A-Za-z_][A-Za-z0-9_]*)(?:\[([0-9]{1,9})\])?\z")]
+    [GeneratedRegex(@"^([A-Za-z_][A-Za-z0-9_]*)(?:\[([0-9]{1,9})(?:, ?([0-9]{1,9}))?\])?\z")]
     private static partial Regex ElementPattern();
 
     public SurfaceResponse Compute(SurfaceRequest request, string? owner)
@@ -55,6 +55,16 @@ public sealed partial class SurfaceService(FormulaCache cache, IDatasetStore dat
             throw Problems.Invalid($"{field}.parameter", $"'{name}' is not a parameter of this request.");
         var spec = inputs.Specs[slot];
         var element = match.Groups[2].Success ? int.Parse(match.Groups[2].Value, CultureInfo.InvariantCulture) - 1 : 0;
+        if (spec.IsMatrix || match.Groups[3].Success)
+        {
+            // W[i,j] of a matrix, row-major, as the Hessian labels it.
+            var column = match.Groups[3].Success ? int.Parse(match.Groups[3].Value, CultureInfo.InvariantCulture) - 1 : -1;
+            if (!spec.IsMatrix || column < 0 || column >= spec.Columns || element < 0 || element >= spec.Rows)
+                throw Problems.Invalid($"{field}.parameter", spec.IsMatrix
+                    ? $"'{name}' is a {spec.Rows}x{spec.Columns} matrix: name an element from {name}[1,1] to {name}[{spec.Rows},{spec.Columns}]."
+                    : $"'{name}' is not a matrix: name it {(spec.IsScalar ? "without an index" : "with one index")}.");
+            return new AxisSpec(slot, element * spec.Columns + column, axis.Min, axis.Max);
+        }
         if (spec.IsScalar == match.Groups[2].Success || element < 0 || element >= spec.Length)
             throw Problems.Invalid($"{field}.parameter", spec.IsScalar
                 ? $"'{name}' is a scalar: name it without an index."

@@ -32,8 +32,8 @@ public static class TapeExplainer
                 },
                 Span = node.Span.Column > 0 ? new SourceSpanInfo(node.Span.Column, node.Span.Length, Problems.Excerpt(text, node.Span)) : null,
                 RequiresGrad = node.RequiresGrad,
-                Value = GradientService.ToContract<T>(node.Value, node.IsScalar),
-                Adjoint = node.RequiresGrad ? GradientService.ToContract<T>(node.Adjoint, node.IsScalar) : null,
+                Value = GradientService.ToContract<T>(node.Value, node.IsScalar, node.Columns),
+                Adjoint = node.RequiresGrad ? GradientService.ToContract<T>(node.Adjoint, node.IsScalar, node.Columns) : null,
             };
         }
         return nodes;

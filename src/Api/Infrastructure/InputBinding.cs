@@ -41,7 +41,7 @@ public static partial class InputBinding
         var parameterElements = 0L;
         foreach (var (name, value) in parameters)
         {
-            Add(name, "parameters", InputKind.Parameter, value.Values, value.IsScalar);
+            Add(name, "parameters", InputKind.Parameter, value.Values, value.IsScalar, value.Columns);
             parameterElements += value.Values.Length;
         }
         if (parameterElements > limits.MaxParameterElements)
@@ -52,7 +52,7 @@ public static partial class InputBinding
             if (value?.Values.Length > limits.MaxDataRows)
                 throw Problems.TooLarge("too-many-rows", $"constants.{name}",
                     $"Constant '{name}' has {value.Values.Length:N0} elements; the limit is {limits.MaxDataRows:N0}.");
-            Add(name, "constants", InputKind.Constant, value!.Values, value.IsScalar);
+            Add(name, "constants", InputKind.Constant, value!.Values, value.IsScalar, value.Columns);
         }
 
         string? firstColumn = null;
@@ -71,7 +71,7 @@ public static partial class InputBinding
         }
         return new BoundInputs(specs, values);
 
-        void Add(string name, string section, InputKind kind, double[] elements, bool isScalar)
+        void Add(string name, string section, InputKind kind, double[] elements, bool isScalar, int columns = 0)
         {
             string Field() => $"{section}.{name}";
             if (!NamePattern().IsMatch(name))
@@ -92,7 +92,9 @@ public static partial class InputBinding
                         $"Element {i + 1} of '{Field()}' is {elements[i]:R}, beyond float32's largest value {float.MaxValue:R}; use \"dtype\": \"float64\" or rescale.",
                         new Dictionary<string, object?> { ["field"] = isScalar ? Field() : $"{Field()}[{i + 1}]" });
             seen.Add(name, section);
-            specs.Add(isScalar ? InputSpec.Scalar(name, kind) : InputSpec.Vector(name, kind, elements.Length));
+            specs.Add(isScalar ? InputSpec.Scalar(name, kind)
+                : columns > 0 ? InputSpec.Matrix(name, kind, elements.Length / columns, columns)
+                : InputSpec.Vector(name, kind, elements.Length));
             values.Add(elements);
         }
     }

@@ -54,9 +54,12 @@ public static partial class JsonProblems
             return new ProblemException(400, "duplicate-field", "A field is given twice",
                 $"A field is given twice at {path}; each field may appear once.", location);
 
-        var expected = contract is null ? null : Resolve(contract, path) is { } type ? Describe(type) : null;
+        var resolved = contract is null ? null : Resolve(contract, path);
+        var expected = resolved is { } type ? Describe(type) : null;
+        // The shapes' own converters say what is wrong inside the value (a ragged matrix, an unknown initialiser).
+        var reason = resolved == typeof(Contracts.NumberOrVector) || resolved == typeof(Contracts.FeatureSelection) ? " " + Sanitise(error.Message) : "";
         var detail = expected is not null
-            ? $"The value at {path} is not valid: expected {expected}."
+            ? $"The value at {path} is not valid: expected {expected}.{reason}"
             : $"{Sanitise(error.Message)} At {path}.";
         return new ProblemException(400, "malformed-json", "The request body is not valid JSON for this endpoint",
             $"{detail} (line {location["line"]}, byte {location["position"]})", location);
@@ -116,7 +119,8 @@ public static partial class JsonProblems
         if (type == typeof(int) || type == typeof(long)) return "an integer";
         if (type == typeof(bool)) return "true or false";
         if (type == typeof(string)) return "a string";
-        if (type == typeof(Contracts.NumberOrVector)) return "a number or an array of numbers";
+        if (type == typeof(Contracts.NumberOrVector)) return "a number, an array of numbers, an array of equal-length rows, or (for a parameter) an initialiser such as {\"shape\": [4, 20], \"init\": \"normal\", \"scale\": 0.1, \"seed\": 1}";
+        if (type == typeof(Contracts.FeatureSelection)) return "\"*\" or an array of column names";
         if (type.IsEnum)
             return "one of " + string.Join(", ", type.GetFields(BindingFlags.Public | BindingFlags.Static)
                 .Select(f => $"\"{f.GetCustomAttribute<JsonStringEnumMemberNameAttribute>()?.Name ?? f.Name}\""));

@@ -22,11 +22,39 @@ public static class Swagger
             });
             options.MapType<NumberOrVector>(() => new OpenApiSchema
             {
-                Description = "A number, or an array of numbers.",
+                Description = "A number, an array of numbers, or a matrix as an array of equal-length rows (row-major). "
+                              + "A parameter may instead be an initialiser: {\"shape\": [4, 20], \"init\": \"normal\" | \"uniform\" | \"zeros\", \"scale\": 0.1, \"seed\": 1}.",
                 OneOf =
                 [
                     new OpenApiSchema { Type = JsonSchemaType.Number, Format = "double" },
                     new OpenApiSchema { Type = JsonSchemaType.Array, Items = new OpenApiSchema { Type = JsonSchemaType.Number, Format = "double" } },
+                    new OpenApiSchema
+                    {
+                        Type = JsonSchemaType.Array,
+                        Items = new OpenApiSchema { Type = JsonSchemaType.Array, Items = new OpenApiSchema { Type = JsonSchemaType.Number, Format = "double" } },
+                    },
+                    new OpenApiSchema
+                    {
+                        Type = JsonSchemaType.Object,
+                        Required = new HashSet<string> { "shape", "init" },
+                        Properties = new Dictionary<string, IOpenApiSchema>
+                        {
+                            ["shape"] = new OpenApiSchema { Type = JsonSchemaType.Array, MaxItems = 2, Items = new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int32", Minimum = "1" } },
+                            ["init"] = new OpenApiSchema { Type = JsonSchemaType.String, Enum = [JsonValue.Create("normal")!, JsonValue.Create("uniform")!, JsonValue.Create("zeros")!] },
+                            ["scale"] = new OpenApiSchema { Type = JsonSchemaType.Number, Format = "double", Minimum = "0" },
+                            ["seed"] = new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int32" },
+                        },
+                        AdditionalPropertiesAllowed = false,
+                    },
+                ],
+            });
+            options.MapType<FeatureSelection>(() => new OpenApiSchema
+            {
+                Description = "\"*\" for every data column but the target, or the column names in order.",
+                OneOf =
+                [
+                    new OpenApiSchema { Type = JsonSchemaType.String, Enum = [JsonValue.Create("*")!] },
+                    new OpenApiSchema { Type = JsonSchemaType.Array, Items = new OpenApiSchema { Type = JsonSchemaType.String } },
                 ],
             });
             foreach (var assembly in new[] { typeof(GradientRequest).Assembly, typeof(Swagger).Assembly })
@@ -106,6 +134,8 @@ public static class Swagger
                     """{"expression": "d = x[2:end] - x[1:end-1]; sum(d^2) + atan2(x[1], x[3])", "parameters": {"x": [1, 2, 4]}, "hessian": true}"""),
                 ("least-squares", "Mean squared error of a line over inline data",
                     """{"expression": "mean((y - (b0 + b1*x))^2)", "parameters": {"b0": 0, "b1": 0}, "data": {"x": [0, 1, 2, 3], "y": [1, 2.1, 2.9, 4.2]}}"""),
+                ("two-layer-network", "A two-layer network: a 2x3 matrix parameter as nested arrays, its gradient in the same shape and a Hessian labelled W1[i,j]",
+                    """{"expression": "mean((y - (relu(cbind(x1, x2) %*% W1 + b1) %*% w2 + b2))^2)", "parameters": {"W1": [[0.5, -0.3, 0.8], [0.2, 0.9, -0.4]], "b1": [0.1, 0.1, 0.1], "w2": [1, -0.5, 0.7], "b2": 0}, "data": {"x1": [0.1, 0.8, -0.5, 1.2], "x2": [1.0, -0.3, 0.6, 0.2], "y": [0.5, 0.2, 0.1, 0.9]}, "hessian": true}"""),
                 ("check-kinks", "Gradient check: each element against Richardson-extrapolated central differences; abs at 0 is reported as a kink",
                     """{"expression": "sum(w^2) + abs(b) + sin(w[1]*b)", "parameters": {"w": [0.5, -1.5], "b": 0}, "check": true}"""),
                 ("certificate-saddle", "Curvature certificate: x^2 - y^2 at the origin is a saddle (eigenvalues -2 and 2)",
@@ -134,6 +164,8 @@ public static class Swagger
                     """{"model": "b0 + b1*x", "target": "y", "loss": "mse", "parameters": {"b0": 0, "b1": 0}, "data": {"x": [0.269, 1.695, 1.528, 0.51, 0.991, 0.899, 1.303, 1.577, 0.188, 0.057, 1.672, 0.866, 1.525, 0.004, 0.891, 1.443, 0.458, 1.891, 1.803, 0.061], "y": [1.577, 2.745, 2.755, 1.419, 2.046, 2.155, 2.477, 2.609, 0.917, 1.168, 2.691, 2.046, 2.579, 1.276, 1.878, 2.493, 1.625, 2.619, 2.703, 0.936]}, "optimizer": {"type": "sgd", "learningRate": 0.1}, "maxIterations": 2000}"""),
                 ("lab-adam", "The lab with adam",
                     """{"model": "b0 + b1*x", "target": "y", "parameters": {"b0": 0, "b1": 0}, "data": {"x": [0.269, 1.695, 1.528, 0.51, 0.991, 0.899, 1.303, 1.577, 0.188, 0.057, 1.672, 0.866, 1.525, 0.004, 0.891, 1.443, 0.458, 1.891, 1.803, 0.061], "y": [1.577, 2.745, 2.755, 1.419, 2.046, 2.155, 2.477, 2.609, 0.917, 1.168, 2.691, 2.046, 2.579, 1.276, 1.878, 2.493, 1.625, 2.619, 2.703, 0.936]}, "optimizer": {"type": "adam", "learningRate": 0.05}, "maxIterations": 3000, "gradientNormTolerance": 1e-9}"""),
+                ("logistic-features", "Logistic regression over every column but the target: features \"*\" binds X = cbind(x1, x2, x3), w starts at zeros from an initialiser",
+                    """{"model": "b0 + X %*% w", "target": "y", "loss": "bce", "features": "*", "parameters": {"b0": 0, "w": {"shape": [3], "init": "zeros"}}, "data": {"x1": [0.5, -1.2, 0.3, 1.8, -0.7, 0.9, -1.5, 0.2], "x2": [1.1, 0.4, -0.9, 0.3, 1.6, -1.3, 0.8, -0.2], "x3": [-0.3, 0.7, 1.2, -1.1, 0.2, 0.5, -0.8, 1.4], "y": [1, 0, 0, 1, 0, 1, 0, 1]}, "optimizer": {"type": "lbfgs"}, "maxIterations": 100, "gradientNormTolerance": 1e-10}"""),
                 ("lab-lbfgs", "The lab with lbfgs",
                     """{"model": "b0 + b1*x", "target": "y", "parameters": {"b0": 0, "b1": 0}, "data": {"x": [0.269, 1.695, 1.528, 0.51, 0.991, 0.899, 1.303, 1.577, 0.188, 0.057, 1.672, 0.866, 1.525, 0.004, 0.891, 1.443, 0.458, 1.891, 1.803, 0.061], "y": [1.577, 2.745, 2.755, 1.419, 2.046, 2.155, 2.477, 2.609, 0.917, 1.168, 2.691, 2.046, 2.579, 1.276, 1.878, 2.493, 1.625, 2.619, 2.703, 0.936]}, "optimizer": {"type": "lbfgs"}, "maxIterations": 100, "gradientNormTolerance": 1e-10}"""),
                 ("lab-levenberg-marquardt", "The lab by Levenberg-Marquardt: the fit report carries R's coefficient table (also at GET /minimize/{id}/fit?format=csv)",

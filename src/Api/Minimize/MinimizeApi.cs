@@ -220,8 +220,8 @@ public static class TraceCsv
 
     static void AppendLabels(StringBuilder csv, string name, NumberOrVector value)
     {
-        if (value.IsScalar) csv.Append(',').Append(name);
-        else for (var i = 1; i <= value.Values.Length; i++) csv.Append(',').Append(name).Append('[').Append(i).Append(']');
+        foreach (var label in Gradients.GradientService.ElementLabels(name, value.Values.Length, value.IsScalar, value.Columns))
+            csv.Append(',').Append(label.Contains(',') ? $"\"{label}\"" : label);
     }
 
     static void AppendValues(StringBuilder csv, NumberOrVector value)

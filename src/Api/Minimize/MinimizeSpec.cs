@@ -38,8 +38,8 @@ public sealed class MinimizeTranslator(IDatasetStore datasets, FormulaCache cach
             throw Problems.Invalid("recordEvery", $"recordEvery must be 1 or more, not {request.RecordEvery}.");
         var formula = source.Parse(cache, _limits.FormulaLimits);
         var data = DataSource.Resolve(request.Data, request.Dataset, datasets, spec.Owner, formula,
-            () => GradientService.BoundNames(request.Parameters?.Keys, request.Constants?.Keys));
-        var inputs = InputBinding.Bind(request.Parameters, request.Constants, data, _limits, request.Dtype);
+            () => GradientService.BoundNames(request.Parameters?.Keys, request.Constants?.Keys), ModelFeatures.Needs(request));
+        var inputs = ModelFeatures.Bind(request, target, formula, data, _limits);
         var fit = FitOf(request, inputs, target);
         var bounds = LeastSquaresRequests.Resolve(request.Bounds, inputs);
         var leastSquares = LeastSquaresRequests.Of(formula);
@@ -149,7 +149,7 @@ public sealed class MinimizeTranslator(IDatasetStore datasets, FormulaCache cach
                 throw Problems.Invalid("batchSize", "batchSize needs data: give 'data' or 'dataset' columns that the formula uses.");
             return null;
         }
-        var rows = inputs.Specs[dataSlots[0]].Length;
+        var rows = inputs.Specs[dataSlots[0]].Rows;
         if (request.BatchSize is { } batch && (batch < 1 || batch > rows))
             throw Problems.Invalid("batchSize", $"batchSize must be between 1 and the {rows:N0} rows of the data, not {batch}.");
         var targetColumn = target is null ? null : inputs.Specs.Select((spec, i) => (spec, i))
@@ -164,7 +164,7 @@ public sealed class MinimizeTranslator(IDatasetStore datasets, FormulaCache cach
         StoppingRules rules, FitSpec? fit, BoundsSpec? bounds = null, LeastSquaresSpec? leastSquares = null) where T : IFloatingPointIeee754<T>
     {
         var specs = fit?.BatchSize is { } batch
-            ? inputs.Specs.Select(s => s.Kind == InputKind.Data ? s with { Length = batch } : s).ToList()
+            ? inputs.Specs.Select(s => s.Kind == InputKind.Data ? s with { Length = batch * Math.Max(1, s.Columns) } : s).ToList()
             : inputs.Specs;
         var compiled = GradientService.Rent<T>(cache, source, inputs, _limits, specs);
         if (settings.NeedsHessian && compiled.ParameterCount > _limits.MaxHessianParameters)

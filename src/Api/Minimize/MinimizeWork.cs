@@ -213,8 +213,15 @@ public sealed class FormulaMinimizeWork<T>(CompiledFormula<T> compiled, IObjecti
             if (spec.IsScalar) WriteNumber(writer, flat[offset]);
             else
             {
+                // A matrix as rows of its columns, a vector as one array.
+                var width = spec.IsMatrix ? spec.Columns : spec.Length;
                 writer.WriteStartArray();
-                for (var i = 0; i < spec.Length; i++) WriteNumber(writer, flat[offset + i]);
+                for (var start = 0; start < spec.Length; start += width)
+                {
+                    if (spec.IsMatrix) writer.WriteStartArray();
+                    for (var i = start; i < start + width; i++) WriteNumber(writer, flat[offset + i]);
+                    if (spec.IsMatrix) writer.WriteEndArray();
+                }
                 writer.WriteEndArray();
             }
             offset += spec.Length;
@@ -272,7 +279,7 @@ public sealed class FormulaMinimizeWork<T>(CompiledFormula<T> compiled, IObjecti
         foreach (var slot in inputs.ParameterSlots)
         {
             var spec = inputs.Specs[slot];
-            result[spec.Name] = Gradients.GradientService.ToContract(flat.Slice(offset, spec.Length), spec.IsScalar);
+            result[spec.Name] = Gradients.GradientService.ToContract(flat.Slice(offset, spec.Length), spec.IsScalar, spec.Columns);
             offset += spec.Length;
         }
         return result;

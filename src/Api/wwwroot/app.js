@@ -30,6 +30,12 @@ const examples = {
     formula: "mean((y - (b0 + b1*x))^2)", parameters: '{"b0": 0, "b1": 0}', constants: "{}", data: "lab:1",
     optimizer: "sgd", learningRate: "0.1", maxIterations: "2000", recordEvery: "10", replaySpeed: "200",
   },
+  network: {
+    formula: "mean((y - (relu(cbind(x1, x2) %*% W1 + b1) %*% w2 + b2))^2)",
+    parameters: '{"W1": [[0.9, -0.6, 0.4, 1.1, -0.8, 0.3], [0.5, 0.8, -1.0, 0.2, 0.6, -0.7]], "b1": [0.1, -0.1, 0.2, 0, 0.1, -0.2], "w2": [0.3, -0.4, 0.5, -0.2, 0.4, 0.1], "b2": 0}',
+    constants: "{}", data: "wave:1", optimizer: "adam", learningRate: "0.03", maxIterations: "1500", recordEvery: "5",
+    axisX: "W1[1,1]", axisY: "W1[2,1]", replaySpeed: "200",
+  },
 };
 
 const fields = {
@@ -61,7 +67,8 @@ function writeInputs() {
   for (const [key, id] of Object.entries(fields)) if (key !== "axisX" && key !== "axisY") $(id).value = state[key] ?? "";
   updateAxes();
   $("dataset-row").hidden = !state.data;
-  $("dataset-id").textContent = state.data ? `${state.data} (generated: y = 1 + x + e, 200 rows)` : "";
+  $("dataset-id").textContent = !state.data ? ""
+    : state.data === waveData ? `${state.data} (generated: y = sin(2 x1) x2, 400 rows)` : `${state.data} (generated: y = 1 + x + e, 200 rows)`;
 }
 
 function saveToUrl() {
@@ -92,19 +99,22 @@ function parseJson(text, id, what) {
   }
 }
 
-/** Labels of the flattened parameter elements: "b0", or "x[1]", "x[2]" for a vector. */
+/** Labels of the flattened parameter elements: "b0", "x[1]", "x[2]" for a vector, "W[1,1]", "W[1,2]" row-major for a matrix. */
 function elementLabels(parameters) {
   const labels = [];
   for (const [name, value] of Object.entries(parameters ?? {})) {
-    if (Array.isArray(value)) value.forEach((_, i) => labels.push(`${name}[${i + 1}]`));
+    if (Array.isArray(value) && Array.isArray(value[0])) value.forEach((row, i) => row.forEach((_, j) => labels.push(`${name}[${i + 1},${j + 1}]`)));
+    else if (Array.isArray(value)) value.forEach((_, i) => labels.push(`${name}[${i + 1}]`));
     else labels.push(name);
   }
   return labels;
 }
 
 function elementValue(parameters, label) {
-  const match = /^(\w+)\[(\d+)\]$/.exec(label);
-  return match ? parameters[match[1]]?.[Number(match[2]) - 1] : parameters[label];
+  const match = /^(\w+)\[(\d+)(?:,(\d+))?\]$/.exec(label);
+  if (!match) return parameters[label];
+  const value = parameters[match[1]]?.[Number(match[2]) - 1];
+  return match[3] ? value?.[Number(match[3]) - 1] : value;
 }
 
 function updateAxes() {
@@ -166,16 +176,28 @@ async function post(url, body) {
 // ----- The lab's data: the README's 200 rows (lab.csv), stored once as a dataset -----
 
 const labData = "lab:1";
+const waveData = "wave:1";
+
+/** The network example's data: 400 rows of y = sin(2 x1) x2, from a fixed linear congruential sequence. */
+function waveCsv() {
+  let seed = 1;
+  const next = () => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648 * 4 - 2; };
+  const rows = ["x1,x2,y"];
+  for (let i = 0; i < 400; i++) { const x1 = next(), x2 = next(); rows.push(`${x1},${x2},${Math.sin(2 * x1) * x2}`); }
+  return rows.join("\n");
+}
 
 async function datasetId() {
-  if (state.data !== labData) return null;
+  if (state.data !== labData && state.data !== waveData) return null;
   if (uploadedLab[state.data]) return uploadedLab[state.data];
-  const csv = await (await fetch("lab.csv")).text();
+  const csv = state.data === waveData ? waveCsv() : await (await fetch("lab.csv")).text();
   const response = await fetch("datasets", { method: "POST", headers: { "Content-Type": "text/csv" }, body: csv });
   const created = await response.json().catch(() => null);
   if (!response.ok || !created) { showProblem(created ?? { detail: `${response.status} ${response.statusText}` }); return undefined; }
   uploadedLab[state.data] = created.id;
-  $("dataset-info").textContent = `the README's lab data, stored as ${created.id}`;
+  $("dataset-info").textContent = state.data === waveData
+    ? `400 generated rows of y = sin(2 x1) x2, stored as ${created.id}`
+    : `the README's lab data, stored as ${created.id}`;
   return created.id;
 }
 

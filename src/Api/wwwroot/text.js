@@ -39,6 +39,7 @@ export function clip(text, length) {
 }
 
 export function formatParameters(parameters, decimals) {
-  return Object.entries(parameters ?? {}).map(([name, value]) =>
+  // A matrix (rows of numbers) is shown by its elements, row-major.
+  return Object.entries(parameters ?? {}).map(([name, value]) => [name, Array.isArray(value) ? value.flat() : value]).map(([name, value]) =>
     `${name}: ${Array.isArray(value) ? (value.length > 6 ? summary(value, decimals + 1) : "[" + value.map(v => v.toFixed(decimals)).join(", ") + "]") : value.toFixed(decimals)}`).join("; ");
 }

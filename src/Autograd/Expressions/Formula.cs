@@ -45,7 +45,7 @@ public sealed class Formula
                     stack.Push($"({stack.Pop()} {node.Text} {right})");
                     break;
                 case SyntaxKind.Index:
-                    stack.Push($"{stack.Pop()}[{node.Index}]");
+                    stack.Push(node.ColumnIndex > 0 ? $"{stack.Pop()}[{node.Index}, {node.ColumnIndex}]" : $"{stack.Pop()}[{node.Index}]");
                     break;
                 case SyntaxKind.Call:
                     var arguments = new string[node.Operands];

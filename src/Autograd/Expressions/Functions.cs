@@ -16,6 +16,9 @@ public static class Functions
     /// </summary>
     static readonly Dictionary<string, int> Forms = new(StringComparer.Ordinal) { ["clamp"] = 3, ["length"] = 1, ["seq_along"] = 1 };
 
+    /// <summary>cbind(u, v, ...): any number of vectors or matrices side by side, recorded as one Cbind node per further argument.</summary>
+    public const string Cbind = "cbind";
+
     /// <summary>Named constants; a parameter, constant or data column of the same name shadows them.</summary>
     public static readonly IReadOnlyDictionary<string, double> Constants = new Dictionary<string, double>
     {
@@ -23,9 +26,9 @@ public static class Functions
         ["e"] = Math.E,
     };
 
-    public static IEnumerable<string> Names => ByName.Keys.Concat(Forms.Keys).Order(StringComparer.Ordinal);
+    public static IEnumerable<string> Names => ByName.Keys.Concat(Forms.Keys).Append(Cbind).Order(StringComparer.Ordinal);
 
-    public static bool IsFunction(string name) => ByName.ContainsKey(name) || Forms.ContainsKey(name);
+    public static bool IsFunction(string name) => ByName.ContainsKey(name) || Forms.ContainsKey(name) || name == Cbind;
 
     /// <summary>True if the name is one of the spelled-out forms (clamp, length, seq_along) with the right argument count.</summary>
     /// <exception cref="FormulaException">The form takes another number of arguments.</exception>
@@ -49,7 +52,8 @@ public static class Functions
         {
             var distance = string.Equals(candidate, name, StringComparison.OrdinalIgnoreCase) ? 0 : EditDistance(candidate, name);
             if (distance > Math.Min(2, Math.Max(1, name.Length / 3))) continue;
-            var fits = ByName.TryGetValue(candidate, out var byArity) ? byArity.ContainsKey(arguments) : Forms[candidate] == arguments;
+            var fits = ByName.TryGetValue(candidate, out var byArity) ? byArity.ContainsKey(arguments)
+                : candidate == Cbind ? arguments >= 1 : Forms[candidate] == arguments;
             var score = 2 * distance + (fits ? 0 : 1);
             if (score < bestScore) (best, bestScore) = (candidate, score);
         }

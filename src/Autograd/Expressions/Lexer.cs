@@ -36,6 +36,12 @@ public static class Lexer
                 i += 2;
                 continue;
             }
+            if (ch == '%' && string.CompareOrdinal(text, i, "%*%", 0, 3) == 0)
+            {
+                tokens.Add(new Token(TokenKind.MatMul, "%*%", start + 1));
+                i += 3;
+                continue;
+            }
             if (ch == '*' && i + 1 < text.Length && text[i + 1] == '*')
             {
                 tokens.Add(new Token(TokenKind.Caret, "**", start + 1));

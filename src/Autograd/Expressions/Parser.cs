@@ -13,10 +13,11 @@ public sealed class Parser
         [TokenKind.Star] = ("*", Precedence.Product, false),
         [TokenKind.Slash] = ("/", Precedence.Product, false),
         [TokenKind.Caret] = ("^", Precedence.Exponent, true),
+        [TokenKind.MatMul] = ("%*%", Precedence.Special, false),
     };
 
     const string OperandExpected = "a number, a name, '(' or '-'";
-    const string OperatorExpected = "an operator (+ - * / ^), '[', ',', ')' or the end of the formula";
+    const string OperatorExpected = "an operator (+ - * / ^ %*%), '[', ',', ')' or the end of the formula";
 
     enum PendingKind { Binary, Negate, Group, Call }
 
@@ -224,11 +225,20 @@ public sealed class Parser
         if (number.Kind != TokenKind.Number || !int.TryParse(number.Text, out var index) || index < 1)
             throw Error(number, $"Expected a whole number of at least 1 as the index but found {number.Describe()}", "an index such as 1");
         var close = Advance();
+        // W[i, j]: a matrix element, row then column.
+        var column = 0;
+        if (close.Kind == TokenKind.Comma)
+        {
+            var second = Advance();
+            if (second.Kind != TokenKind.Number || !int.TryParse(second.Text, out column) || column < 1)
+                throw Error(second, $"Expected a whole number of at least 1 as the column index but found {second.Describe()}", "an index such as 1");
+            close = Advance();
+        }
         if (close.Kind != TokenKind.RightBracket)
             throw Error(close, $"Expected ']' after the index but found {close.Describe()}", "']'");
         var operand = _operands.Pop();
         var span = new SourceSpan(operand.Start, close.Column - operand.Start + 1);
-        Push(new SyntaxNode(SyntaxKind.Index, "[]", 0, 1, index, span, open.Span with { Length = close.Column - open.Column + 1 }),
+        Push(new SyntaxNode(SyntaxKind.Index, "[]", 0, 1, index, span, open.Span with { Length = close.Column - open.Column + 1 }, ColumnIndex: column),
             operand.Depth + 1, operand.Start, close.Column);
     }
 

@@ -11,7 +11,7 @@ internal sealed class Recorder<T> where T : IFloatingPointIeee754<T>
 
     static readonly Dictionary<string, Op> BinaryOps = new()
     {
-        ["+"] = Op.Add, ["-"] = Op.Sub, ["*"] = Op.Mul, ["/"] = Op.Div, ["^"] = Op.Pow,
+        ["+"] = Op.Add, ["-"] = Op.Sub, ["*"] = Op.Mul, ["/"] = Op.Div, ["^"] = Op.Pow, ["%*%"] = Op.MatMul,
     };
 
     readonly IReadOnlyList<InputSpec> _inputs;
@@ -30,7 +30,9 @@ internal sealed class Recorder<T> where T : IFloatingPointIeee754<T>
             var input = inputs[slot];
             if (!_slotByName.TryAdd(input.Name, slot))
                 throw new ArgumentException($"The name '{input.Name}' is given twice.", nameof(inputs));
-            InputNodes[slot] = Tape.AddInput(new T[input.Length], input.IsScalar, input.Kind == InputKind.Parameter, input.Name);
+            InputNodes[slot] = input.IsMatrix
+                ? Tape.AddMatrix(new T[input.Length], input.Columns, input.Kind == InputKind.Parameter, input.Name)
+                : Tape.AddInput(new T[input.Length], input.IsScalar, input.Kind == InputKind.Parameter, input.Name);
         }
     }
 
@@ -133,6 +135,7 @@ internal sealed class Recorder<T> where T : IFloatingPointIeee754<T>
     Operand Index(SyntaxNode node, Operand vector)
     {
         var source = Tape[Materialize(vector)];
+        if (source.IsMatrix || node.ColumnIndex > 0) return MatrixElement(node, vector, source);
         if (source.IsScalar || node.Index > source.Length)
         {
             var what = source.IsScalar ? $"'{TextOf(vector)}' is a scalar" : $"'{TextOf(vector)}' has {source.Length} element{(source.Length == 1 ? "" : "s")}";
@@ -141,6 +144,42 @@ internal sealed class Recorder<T> where T : IFloatingPointIeee754<T>
                 source.IsScalar ? "a vector" : $"an index from 1 to {source.Length}");
         }
         return Apply(Op.Index, node, vector, index: node.Index - 1);
+    }
+
+    /// <summary>W[i, j], 1-based, row then column: one element of a row-major matrix.</summary>
+    Operand MatrixElement(SyntaxNode node, Operand matrix, TapeNode<T> source)
+    {
+        var written = $"[{node.Index}, {node.ColumnIndex}]";
+        if (!source.IsMatrix)
+            throw new FormulaException(FormulaError.IndexOutOfRange,
+                $"Index {written} needs a matrix, but '{TextOf(matrix)}' is {MatrixShapes.Describe(source)}", node.TokenSpan, written, "a single index such as [1]");
+        if (node.ColumnIndex == 0)
+            throw new FormulaException(FormulaError.IndexOutOfRange,
+                $"'{TextOf(matrix)}' is {MatrixShapes.Describe(source)}: index it by row and column, as in [{node.Index}, 1]", node.TokenSpan, $"[{node.Index}]", "[row, column]");
+        if (node.Index > source.Rows || node.ColumnIndex > source.Columns)
+            throw new FormulaException(FormulaError.IndexOutOfRange,
+                $"Index {written} is out of range: '{TextOf(matrix)}' is {MatrixShapes.Describe(source)} (indices start at 1)", node.TokenSpan, written,
+                $"a row from 1 to {source.Rows} and a column from 1 to {source.Columns}");
+        return Apply(Op.Index, node, matrix, index: (node.Index - 1) * source.Columns + node.ColumnIndex - 1);
+    }
+
+    /// <summary>cbind(u, v, ...): columns side by side, one Cbind node per further argument.</summary>
+    Operand Cbind(SyntaxNode node, Operand[] arguments)
+    {
+        if (arguments.Length == 0)
+            throw new FormulaException(FormulaError.WrongArity, "'cbind' takes at least 1 argument but was given 0", node.TokenSpan, "cbind", "at least 1 argument");
+        var result = arguments[0];
+        if (arguments.Length == 1)
+        {
+            var only = Tape[Materialize(result)];
+            if (only.IsScalar)
+                throw new FormulaException(FormulaError.ShapeMismatch, "cbind needs vectors or matrices, not a scalar", node.Span, node.Text);
+            if (only.IsMatrix) return result;
+            // One vector: a matrix of one column.
+            return Apply(Op.Transpose, node, Apply(Op.Transpose, node, result));
+        }
+        for (var i = 1; i < arguments.Length; i++) result = Apply(Op.Cbind, node, result, arguments[i]);
+        return result;
     }
 
     Operand Slice(SyntaxNode node, Operand vector)
@@ -165,6 +204,7 @@ internal sealed class Recorder<T> where T : IFloatingPointIeee754<T>
     {
         var arguments = new Operand[node.Operands];
         for (var i = node.Operands - 1; i >= 0; i--) arguments[i] = stack.Pop();
+        if (node.Text == Functions.Cbind) return Cbind(node, arguments);
         if (Functions.IsForm(node.Text, node.Operands, node.TokenSpan)) return Form(node, arguments);
         var op = Functions.Resolve(node.Text, node.Operands, node.TokenSpan) ?? throw UnknownFunction(node);
         if (op == Op.Pow) return Power(node, arguments[0], arguments[1]);
@@ -210,8 +250,10 @@ internal sealed class Recorder<T> where T : IFloatingPointIeee754<T>
         var yNode = y is { } second ? Materialize(second) : -1;
         try
         {
+            var before = Tape.Count;
             var id = Tape.Record(op, xNode, yNode, T.CreateChecked(constant), index, node.Span);
-            _elements += Tape[id].Length;
+            // A vector broadcast over a matrix's rows adds a node of its own before this one.
+            for (var added = before; added <= id; added++) _elements += Tape[added].Length;
             if (_elements > _maxElements)
                 throw new FormulaException(FormulaError.TooLarge,
                     $"Recording the formula over these inputs would hold more than {_maxElements:N0} numbers (each vector operation keeps a vector of its length)",
@@ -220,7 +262,8 @@ internal sealed class Recorder<T> where T : IFloatingPointIeee754<T>
         }
         catch (ShapeException e)
         {
-            throw new FormulaException(FormulaError.ShapeMismatch, e.Message.TrimEnd('.'), node.Span, node.Text);
+            var at = e is MatrixShapeException && node.Kind == SyntaxKind.Binary ? node.TokenSpan : node.Span;
+            throw new FormulaException(FormulaError.ShapeMismatch, e.Message.TrimEnd('.'), at, node.Text);
         }
     }
 

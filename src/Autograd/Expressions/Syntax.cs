@@ -25,5 +25,6 @@ public readonly record struct SliceBound(int Value, bool FromEnd)
 /// <param name="Index">For <see cref="SyntaxKind.Index"/>, the 1-based index as written.</param>
 /// <param name="Span">The whole subexpression.</param>
 /// <param name="TokenSpan">The operator, name or number token itself.</param>
+/// <param name="ColumnIndex">For a matrix element <c>W[i, j]</c>, the 1-based j; 0 for a single index.</param>
 public readonly record struct SyntaxNode(SyntaxKind Kind, string Text, double Number, int Operands, int Index,
-    SourceSpan Span, SourceSpan TokenSpan, (SliceBound From, SliceBound To) Slice = default);
+    SourceSpan Span, SourceSpan TokenSpan, (SliceBound From, SliceBound To) Slice = default, int ColumnIndex = 0);

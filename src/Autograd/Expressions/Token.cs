@@ -6,7 +6,9 @@ public enum TokenKind { Number, Name, Plus, Minus, Star, Slash, Caret, LeftParen
     /// <summary><c>;</c> or a newline: the end of a statement.</summary>
     Semicolon, Newline,
     /// <summary><c>:</c> between the bounds of a slice.</summary>
-    Colon, End }
+    Colon,
+    /// <summary>R's matrix product <c>%*%</c>.</summary>
+    MatMul, End }
 
 /// <summary>One lexeme: its kind, its text and where it starts (1-based column).</summary>
 public readonly record struct Token(TokenKind Kind, string Text, int Column)

@@ -31,7 +31,7 @@ public sealed class MiniBatchObjective<T> : IObjective<T>, IIterationAware, IChe
     public MiniBatchObjective(CompiledFormula<T> formula, IReadOnlyList<(int Slot, T[] Column)> columns, int batchSize, bool shuffle, int seed)
     {
         if (columns.Count == 0) throw new ArgumentException("Mini-batches need at least one data column.", nameof(columns));
-        var rows = columns[0].Column.Length;
+        var rows = columns[0].Column.Length / Math.Max(1, formula.Inputs[columns[0].Slot].Columns);
         if (batchSize < 1 || batchSize > rows) throw new ArgumentOutOfRangeException(nameof(batchSize), $"The batch size must be between 1 and {rows}.");
         _formula = formula;
         _objective = new FormulaObjective<T>(formula);
@@ -40,7 +40,7 @@ public sealed class MiniBatchObjective<T> : IObjective<T>, IIterationAware, IChe
         _order = Enumerable.Range(0, rows).ToArray();
         _seed = seed;
         _random = shuffle ? new Random(seed) : null;
-        _batch = new T[batchSize];
+        _batch = new T[batchSize * columns.Max(c => Math.Max(1, formula.Inputs[c.Slot].Columns))];
         BatchesPerEpoch = rows / batchSize;
     }
 
@@ -61,8 +61,11 @@ public sealed class MiniBatchObjective<T> : IObjective<T>, IIterationAware, IChe
         var start = batch * _batchSize;
         foreach (var (slot, column) in _columns)
         {
-            for (var i = 0; i < _batchSize; i++) _batch[i] = column[_order[start + i]];
-            _formula.SetInput(slot, _batch);
+            // A data matrix (the model shorthand's X) is gathered row by row.
+            var width = Math.Max(1, _formula.Inputs[slot].Columns);
+            for (var i = 0; i < _batchSize; i++)
+                column.AsSpan(_order[start + i] * width, width).CopyTo(_batch.AsSpan(i * width, width));
+            _formula.SetInput(slot, _batch.AsSpan(0, _batchSize * width));
         }
     }
 

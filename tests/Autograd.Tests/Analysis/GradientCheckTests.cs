@@ -58,6 +58,8 @@ public class GradientCheckTests
     public void PassesAtEveryRegularSample(string op)
     {
         var entry = OpRegistry.Of(Enum.Parse<Op>(op));
+        // Matrix ops need their samples' shapes (a vector is no matrix): MatrixOpTests checks them against central differences.
+        if (entry.Shape == OpShape.Matrix) return;
         foreach (var sample in entry.Samples)
         {
             var compiled = Formula(entry, sample);

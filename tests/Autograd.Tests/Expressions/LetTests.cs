@@ -39,7 +39,7 @@ public class LetTests
         "Found 'y' after the loss expression: only let statements (name = expression) may come before it (column 6)")]
     [InlineData("a = (x; a", FormulaError.Syntax, 7, "Expected ')' to close the '(' at column 5 (column 7)")]
     [InlineData("x + y = 2", FormulaError.Syntax, 7,
-        "Expected an operator (+ - * / ^), '[', ',', ')' or the end of the formula but found '=' (column 7)")]
+        "Expected an operator (+ - * / ^ %*%), '[', ',', ')' or the end of the formula but found '=' (column 7)")]
     public void MalformedStatementsAreSyntaxErrorsWithColumns(string text, FormulaError kind, int column, string message)
     {
         var error = Assert.Throws<FormulaException>(() => Formula.Parse(text));

@@ -83,7 +83,7 @@ public class ParserTests
     // ----- Errors found while parsing -----
 
     const string OperandExpected = "a number, a name, '(' or '-'";
-    const string OperatorExpected = "an operator (+ - * / ^), '[', ',', ')' or the end of the formula";
+    const string OperatorExpected = "an operator (+ - * / ^ %*%), '[', ',', ')' or the end of the formula";
 
     [Theory]
     [InlineData("x +", 4, "Expected a number, a name, '(' or '-' but found the end of the formula (column 4)")]
@@ -99,8 +99,8 @@ public class ParserTests
     [InlineData("x[1.5]", 3, "Expected a whole number of at least 1 as the index but found '1.5' (columns 3-5)")]
     [InlineData("x[]", 3, "Expected a whole number of at least 1 as the index but found ']' (column 3)")]
     [InlineData("x[1", 4, "Expected ']' after the index but found the end of the formula (column 4)")]
-    [InlineData("3x", 2, "Expected an operator (+ - * / ^), '[', ',', ')' or the end of the formula but found 'x' (column 2)")]
-    [InlineData("2 (x)", 3, "Expected an operator (+ - * / ^), '[', ',', ')' or the end of the formula but found '(' (column 3)")]
+    [InlineData("3x", 2, "Expected an operator (+ - * / ^ %*%), '[', ',', ')' or the end of the formula but found 'x' (column 2)")]
+    [InlineData("2 (x)", 3, "Expected an operator (+ - * / ^ %*%), '[', ',', ')' or the end of the formula but found '(' (column 3)")]
     [InlineData("x $ y", 3, "Unexpected character '$' (column 3)")]
     [InlineData("x + 1e999", 5, "The number '1e999' is not a finite double (columns 5-9)")]
     [InlineData("", 1, "The formula is empty (column 1)")]
@@ -152,11 +152,11 @@ public class ParserTests
     [InlineData("x * exp", FormulaError.UnknownName, 5,
         "Unknown name 'exp': it is not a parameter, constant or data column (given: x, y, p, d, w) nor pi or e; 'exp' is a function: call it as exp(...) (columns 5-7)")]
     [InlineData("1 + foo(x)", FormulaError.UnknownFunction, 5,
-        "Unknown function 'foo'; the functions are abs, acos, acosh, asin, asinh, atan, atan2, atanh, clamp, cos, cosh, cumsum, diff, dot, erf, exp, expm1, hypot, length, log, log10, log1p, log2, logsumexp, max, mean, min, pow, prod, relu, seq_along, sigmoid, sin, sinh, softplus, sqrt, square, sum, tan, tanh (columns 5-7)")]
+        "Unknown function 'foo'; the functions are abs, acos, acosh, asin, asinh, atan, atan2, atanh, cbind, clamp, colMeans, colSums, cos, cosh, cumsum, diff, dot, erf, exp, expm1, hypot, length, log, log10, log1p, log2, logsumexp, max, mean, min, pow, prod, relu, rowMeans, rowSums, seq_along, sigmoid, sin, sinh, softplus, sqrt, square, sum, t, tan, tanh (columns 5-7)")]
     [InlineData("atan3(y, x)", FormulaError.UnknownFunction, 1,
-        "Unknown function 'atan3' (did you mean atan2?); the functions are abs, acos, acosh, asin, asinh, atan, atan2, atanh, clamp, cos, cosh, cumsum, diff, dot, erf, exp, expm1, hypot, length, log, log10, log1p, log2, logsumexp, max, mean, min, pow, prod, relu, seq_along, sigmoid, sin, sinh, softplus, sqrt, square, sum, tan, tanh (columns 1-5)")]
+        "Unknown function 'atan3' (did you mean atan2?); the functions are abs, acos, acosh, asin, asinh, atan, atan2, atanh, cbind, clamp, colMeans, colSums, cos, cosh, cumsum, diff, dot, erf, exp, expm1, hypot, length, log, log10, log1p, log2, logsumexp, max, mean, min, pow, prod, relu, rowMeans, rowSums, seq_along, sigmoid, sin, sinh, softplus, sqrt, square, sum, t, tan, tanh (columns 1-5)")]
     [InlineData("x + Sqrt(y)", FormulaError.UnknownFunction, 5,
-        "Unknown function 'Sqrt' (did you mean sqrt?); the functions are abs, acos, acosh, asin, asinh, atan, atan2, atanh, clamp, cos, cosh, cumsum, diff, dot, erf, exp, expm1, hypot, length, log, log10, log1p, log2, logsumexp, max, mean, min, pow, prod, relu, seq_along, sigmoid, sin, sinh, softplus, sqrt, square, sum, tan, tanh (columns 5-8)")]
+        "Unknown function 'Sqrt' (did you mean sqrt?); the functions are abs, acos, acosh, asin, asinh, atan, atan2, atanh, cbind, clamp, colMeans, colSums, cos, cosh, cumsum, diff, dot, erf, exp, expm1, hypot, length, log, log10, log1p, log2, logsumexp, max, mean, min, pow, prod, relu, rowMeans, rowSums, seq_along, sigmoid, sin, sinh, softplus, sqrt, square, sum, t, tan, tanh (columns 5-8)")]
     [InlineData("clamp(x, 1)", FormulaError.WrongArity, 1, "'clamp' takes 3 arguments but was given 2 (columns 1-5)")]
     [InlineData("atan2(x)", FormulaError.WrongArity, 1, "'atan2' takes 2 arguments but was given 1 (columns 1-5)")]
     [InlineData("sum(diff(x))", FormulaError.ShapeMismatch, 5, "diff needs a vector of at least 2 elements, not a scalar (columns 5-11)")]
