@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Autograd.Contracts;
 
 /// <summary>A dataset sent as JSON: named numeric columns of equal length.</summary>
@@ -68,4 +70,63 @@ public sealed record FitReport
     public double? ResidualStandardError { get; init; }
     /// <summary>For mse: 1 - RSS / TSS.</summary>
     public double? RSquared { get; init; }
+    /// <summary>Least squares: the residual sum of squares over all rows.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? ResidualSumOfSquares { get; init; }
+    /// <summary>Least squares: rows minus estimated parameters, the degrees of freedom of the residual standard error and the t tests.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? DegreesOfFreedom { get; init; }
+    /// <summary>Least squares with a known target: 1 - (1 - R²)(rows - 1)/(rows - parameters).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? AdjustedRSquared { get; init; }
+    /// <summary>
+    /// Least squares: the coefficient table of R's summary(lm)/summary(nls), one row per parameter element, from
+    /// Cov = σ²(JᵀJ)⁻¹ at the result.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<FitCoefficient>? Coefficients { get; init; }
+    /// <summary>Least squares: the estimates' correlation matrix, rows and columns in the order of <see cref="Coefficients"/> (null for a fixed parameter).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double?[][]? Correlation { get; init; }
+    /// <summary>Why there is no coefficient table, or what limits it.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Note { get; init; }
+
+    /// <summary>Equal when every number is, the table's rows and the correlation matrix compared element by element.</summary>
+    public bool Equals(FitReport? other) =>
+        other is not null && Loss.Equals(other.Loss) && Rows == other.Rows && Nullable.Equals(ResidualStandardError, other.ResidualStandardError)
+        && Nullable.Equals(RSquared, other.RSquared) && Nullable.Equals(ResidualSumOfSquares, other.ResidualSumOfSquares)
+        && DegreesOfFreedom == other.DegreesOfFreedom && Nullable.Equals(AdjustedRSquared, other.AdjustedRSquared) && Note == other.Note
+        && (Coefficients ?? []).SequenceEqual(other.Coefficients ?? []) && (Coefficients is null) == (other.Coefficients is null)
+        && (Correlation is null) == (other.Correlation is null)
+        && (Correlation ?? []).Length == (other.Correlation ?? []).Length
+        && (Correlation ?? []).Zip(other.Correlation ?? []).All(rows => rows.First.SequenceEqual(rows.Second));
+
+    /// <inheritdoc />
+    public override int GetHashCode() => HashCode.Combine(Loss, Rows, ResidualStandardError, RSquared, DegreesOfFreedom, Coefficients?.Count);
+}
+
+/// <summary>One row of the coefficient table.</summary>
+public sealed record FitCoefficient
+{
+    /// <summary>The parameter, with a 1-based index for an element of a vector: <c>b0</c>, <c>w[2]</c>.</summary>
+    public required string Parameter { get; init; }
+    /// <summary>The estimate.</summary>
+    public required double Estimate { get; init; }
+    /// <summary>Its standard error, sqrt(σ²·[(JᵀJ)⁻¹]ᵢᵢ); null for a fixed parameter or a singular JᵀJ.</summary>
+    public double? StandardError { get; init; }
+    /// <summary>Estimate / standard error.</summary>
+    public double? TValue { get; init; }
+    /// <summary>Two-sided p value of the t value on the residual degrees of freedom (Student t).</summary>
+    public double? PValue { get; init; }
+    /// <summary>Lower end of the 95% confidence interval, estimate - t(0.975, df)·SE.</summary>
+    public double? ConfidenceLow { get; init; }
+    /// <summary>Upper end of the 95% confidence interval.</summary>
+    public double? ConfidenceHigh { get; init; }
+    /// <summary>True when min = max fixed the parameter: it was not estimated.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public bool Fixed { get; init; }
+    /// <summary>True when the estimate lies on a bound: its standard error assumes it is free, which it is not.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public bool AtBound { get; init; }
 }

@@ -82,6 +82,27 @@ public sealed record MinimizeRequest
 
     /// <summary>Include the gradient in each recorded iteration.</summary>
     public bool IncludeGradient { get; init; }
+
+    /// <summary>
+    /// Box bounds by parameter name: <c>min</c> and/or <c>max</c>, a number for every element or an array with one per
+    /// element. min = max fixes a parameter. A start outside the box is projected into it.
+    /// </summary>
+    public Dictionary<string, ParameterBounds>? Bounds { get; init; }
+
+    /// <summary>
+    /// Instead of expression or model: the residuals of a least-squares fit, one per data row, e.g. <c>y - (b0 + b1*x)</c>;
+    /// the loss minimised is <c>sum((residuals)^2)</c>.
+    /// </summary>
+    public string? Residuals { get; init; }
+}
+
+/// <summary>Lower and upper bounds of one parameter; a side left out is unbounded.</summary>
+public sealed record ParameterBounds
+{
+    /// <summary>Lower bound: a number for every element, or an array with one per element.</summary>
+    public NumberOrVector? Min { get; init; }
+    /// <summary>Upper bound: a number for every element, or an array with one per element.</summary>
+    public NumberOrVector? Max { get; init; }
 }
 
 /// <summary>
@@ -90,7 +111,7 @@ public sealed record MinimizeRequest
 /// </summary>
 public sealed record OptimizerRequest
 {
-    /// <summary>sgd, adam, adamw, rmsprop, adagrad, lbfgs or newton.</summary>
+    /// <summary>sgd, adam, adamw, rmsprop, adagrad, lbfgs, newton or levenberg-marquardt (least-squares losses only).</summary>
     public string? Type { get; init; }
     /// <summary>In a race: the run's name in events and ranking (default: the type, numbered when a type repeats).</summary>
     public string? Label { get; init; }
@@ -183,6 +204,9 @@ public sealed record MinimizeJob
     public int? BatchSize { get; init; }
     /// <summary>How well the result fits the whole dataset, for a finished job over data.</summary>
     public FitReport? Fit { get; init; }
+    /// <summary>True when the start point lay outside the bounds and was projected into them before the first iteration.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public bool? StartProjected { get; init; }
     /// <summary>The curvature certificate at the result, for a finished job.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public CurvatureCertificate? Certificate { get; init; }

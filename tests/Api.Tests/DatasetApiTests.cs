@@ -609,7 +609,7 @@ public sealed class DatasetApiTests(AutogradApiFactory factory) : IClassFixture<
         Api.Close(0, constant.Fit.Loss, 1e-12);
         Api.Close(0, constant.Fit.ResidualStandardError!.Value, 1e-6);
 
-        // An expression over data (not the shorthand) reports the loss and rows only.
+        // An expression over data that is a mean of squared residuals gets the least-squares report too (issue 17).
         var lab = LabData.Generate(30, seed: 16);
         var created = await Datasets.CreateJson(_client, lab.ColumnsJson(), timeout.Token);
         var plain = await Datasets.RunOk(_client, Datasets.LabFit(created.Id, new JsonObject { ["type"] = "lbfgs" }, 50,
@@ -617,8 +617,10 @@ public sealed class DatasetApiTests(AutogradApiFactory factory) : IClassFixture<
         Assert.Equal(LabExpression, plain.Expression);
         Assert.Equal(30, plain.Fit!.Rows);
         Jobs.Relative(lab.Rss(plain.Parameters!.Scalar("b0"), plain.Parameters!.Scalar("b1")) / 30, plain.Fit.Loss, 1e-9, "fit.loss");
-        Assert.Null(plain.Fit.ResidualStandardError);
-        Assert.Null(plain.Fit.RSquared);
+        var rss = lab.Rss(plain.Parameters!.Scalar("b0"), plain.Parameters!.Scalar("b1"));
+        Jobs.Relative(Math.Sqrt(rss / 28), plain.Fit.ResidualStandardError!.Value, 1e-9, "fit.residualStandardError");
+        Jobs.Relative(1 - rss / lab.Tss(), plain.Fit.RSquared!.Value, 1e-9, "fit.rSquared");
+        Assert.Equal(2, plain.Fit.Coefficients!.Count);
     }
 
     static string ShorthandBody(params (string Field, JsonNode? Value)[] changes)

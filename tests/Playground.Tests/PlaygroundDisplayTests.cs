@@ -118,6 +118,43 @@ public sealed class PlaygroundDisplayTests(PlaygroundFactory factory, ITestOutpu
     }
 
     [ChromiumFact]
+    public async Task ABoundedLabFitDrawsItsBoxOnTheContourAndItsCoefficientTable()
+    {
+        var (page, errors) = await factory.OpenAsync();
+        await page.ClickAsync("#example-lab");
+        await page.FillAsync("#bounds", """{"b0": {"min": 0, "max": 0.5}}""");
+        await page.SelectOptionAsync("#optimizer", "lbfgs");
+        await page.FillAsync("#learning-rate", "");
+        await page.FillAsync("#max-iterations", "100");
+        await page.FillAsync("#tolerance", "1e-10");
+        await page.FillAsync("#record-every", "1");
+        await page.ClickAsync("#start");
+        await PlaygroundFactory.WaitAsync(page, Finished);
+        await PlaygroundFactory.WaitAsync(page, "() => !document.getElementById('fit-section').hidden");
+
+        // The box: b0 (horizontal) from 0 to 0.5; b1 is unbounded, so its sides lie beyond the plotted area.
+        await PlaygroundFactory.WaitAsync(page, "() => (document.getElementById('contour-plot').layout?.shapes?.length ?? 0) === 1");
+        var box = await page.EvaluateAsync<double[]>("() => { const s = document.getElementById('contour-plot').layout.shapes[0]; return [s.x0, s.x1, s.y0, s.y1]; }");
+        Assert.Equal(0, box[0]);
+        Assert.Equal(0.5, box[1]);
+        var yRange = await page.EvaluateAsync<double[]>("() => document.getElementById('contour-plot')._fullLayout.yaxis.range");
+        Assert.True(box[2] < yRange[0] && box[3] > yRange[1], $"b1's open sides {box[2]}..{box[3]} inside the plotted {yRange[0]}..{yRange[1]}");
+
+        // The table: one row per parameter, b0 on its bound.
+        var cells = await page.EvaluateAsync<string[][]>(
+            "() => [...document.querySelectorAll('#fit-table tbody tr')].map(r => [...r.cells].map(c => c.textContent))");
+        Assert.Equal(2, cells.Length);
+        Assert.Equal("b0", cells[0][0]);
+        Assert.Equal("0.5", cells[0][1]);
+        Assert.Equal("on a bound", cells[0][6]);
+        Assert.Equal("b1", cells[1][0]);
+        Assert.Contains("198 degrees of freedom", await page.TextContentAsync("#fit-summary"));
+        Assert.Contains("fit?format=csv", await page.GetAttributeAsync("#fit-csv", "href"));
+        await Screenshot(page, "playground-bounded-lab.png");
+        Assert.Empty(errors);
+    }
+
+    [ChromiumFact]
     public async Task ALossThatCrossesZeroOverDecadesIsPlottedAsItsDistanceToTheMinimumOnALogAxis()
     {
         var state = "#formula=" + Uri.EscapeDataString("x^2 - 5") + "&parameters=" + Uri.EscapeDataString("""{"x": 100}""") +

@@ -52,6 +52,8 @@ public static class MinimizeApi
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status410Gone);
 
+        group.MapFitReport();
+
         group.MapGet("/{id}/events", StreamMinimizeEvents)
             .WithName(nameof(StreamMinimizeEvents))
             .WithSummary("The job's iterations as server-sent events")

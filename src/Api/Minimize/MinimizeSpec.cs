@@ -42,13 +42,26 @@ public sealed class MinimizeTranslator(IDatasetStore datasets, FormulaCache cach
             () => GradientService.BoundNames(request.Parameters?.Keys, request.Constants?.Keys), ModelFeatures.Needs(request));
         var inputs = ModelFeatures.Bind(request, target, formula, data, _limits);
         var fit = FitOf(request, inputs, target);
+        var bounds = LeastSquaresRequests.Resolve(request.Bounds, inputs);
+        var leastSquares = LeastSquaresRequests.Of(formula);
+        foreach (var runSettings in race?.Select(r => r.Settings) ?? [settings])
+        {
+            if (runSettings.Kind != OptimizerKind.LevenbergMarquardt) continue;
+            if (leastSquares is null)
+                throw new ProblemException(400, "not-least-squares", "Levenberg-Marquardt needs a least-squares loss",
+                    "levenberg-marquardt minimises a sum of squared residuals, but this loss is not mean((r)^2) or sum((r)^2): " +
+                    "give 'residuals', or 'model' with loss 'mse', or an expression of that form (without let).",
+                    new Dictionary<string, object?> { ["field"] = "optimizer.type" });
+            if (fit?.BatchSize is not null)
+                throw Problems.Invalid("batchSize", "levenberg-marquardt uses every row in each step (its Jacobian is over all residuals); leave out batchSize.");
+        }
         IMinimizeWork work = race is not null
             ? RaceMinimizeWork.Compile(race, request.RaceTarget, (runSettings, turns, run) => request.Dtype == DType.Float32
-                ? Compile<float>(request, source, inputs, runSettings, rules, fit, turns, run)
-                : Compile<double>(request, source, inputs, runSettings, rules, fit, turns, run))
+                ? Compile<float>(request, source, inputs, runSettings, rules, fit, bounds, leastSquares, turns, run)
+                : Compile<double>(request, source, inputs, runSettings, rules, fit, bounds, leastSquares, turns, run))
             : request.Dtype == DType.Float32
-            ? Compile<float>(request, source, inputs, settings, rules, fit)
-            : Compile<double>(request, source, inputs, settings, rules, fit);
+            ? Compile<float>(request, source, inputs, settings, rules, fit, bounds, leastSquares)
+            : Compile<double>(request, source, inputs, settings, rules, fit, bounds, leastSquares);
         var record = new MinimizeJob
         {
             Id = spec.Id,
@@ -62,6 +75,7 @@ public sealed class MinimizeTranslator(IDatasetStore datasets, FormulaCache cach
             Parameters = request.Parameters,
             RecordEvery = request.RecordEvery,
             CreatedAt = spec.CreatedAt,
+            StartProjected = bounds?.StartProjection is null ? null : true,
         };
         return new MinimizeTranslation(record, work, WallCapBinds: !(request.TimeLimitSeconds < _options.MaxWallSeconds));
     }
@@ -96,6 +110,14 @@ public sealed class MinimizeTranslator(IDatasetStore datasets, FormulaCache cach
     /// <summary>The formula to minimise: the expression as given, or the expansion of model, target and loss.</summary>
     static (FormulaSource Source, string? Target) LossSource(MinimizeRequest request)
     {
+        if (request.Residuals is not null)
+        {
+            if (request.Expression is not null || request.Model is not null || request.Target is not null || request.Loss is not null)
+                throw Problems.Invalid("residuals", "Give 'residuals' alone: the loss is then sum((residuals)^2), without 'expression', 'model', 'target' or 'loss'.");
+            if (string.IsNullOrWhiteSpace(request.Residuals))
+                throw Problems.Invalid("residuals", "'residuals' is empty; give one residual per row, e.g. \"y - (b0 + b1*x)\".");
+            return (LeastSquaresRequests.LossOfResiduals(request.Residuals), null);
+        }
         if (request.Model is null)
         {
             if (string.IsNullOrWhiteSpace(request.Expression))
@@ -145,7 +167,8 @@ public sealed class MinimizeTranslator(IDatasetStore datasets, FormulaCache cach
     }
 
     IMinimizeWork Compile<T>(MinimizeRequest request, FormulaSource source, BoundInputs inputs, OptimizerSettings settings,
-        StoppingRules rules, FitSpec? fit, RaceTurns? turns = null, int run = 0) where T : IFloatingPointIeee754<T>
+        StoppingRules rules, FitSpec? fit, BoundsSpec? bounds = null, LeastSquaresSpec? leastSquares = null, RaceTurns? turns = null,
+        int run = 0) where T : IFloatingPointIeee754<T>
     {
         var specs = fit?.BatchSize is { } batch
             ? inputs.Specs.Select(s => s.Kind == InputKind.Data ? s with { Length = batch * Math.Max(1, s.Columns) } : s).ToList()
@@ -164,6 +187,10 @@ public sealed class MinimizeTranslator(IDatasetStore datasets, FormulaCache cach
                 size, fit.Shuffle, fit.Seed)
             : new FormulaObjective<T>(compiled);
         if (turns is not null) objective = new TurnTakingObjective<T>(objective, turns, run);
-        return new FormulaMinimizeWork<T>(compiled, objective, inputs, settings, rules, request.IncludeGradient, cache, source, _limits, fit);
+        return new FormulaMinimizeWork<T>(compiled, objective, inputs, settings, rules, request.IncludeGradient, cache, source, _limits, fit)
+        {
+            Bounds = bounds,
+            LeastSquares = leastSquares,
+        };
     }
 }

@@ -29,15 +29,27 @@ public sealed class FormulaMinimizeWork<T>(CompiledFormula<T> compiled, IObjecti
     OptimizerSettings settings, StoppingRules rules, bool includeGradient, FormulaCache cache, FormulaSource source,
     ServiceLimits limits, FitSpec? fit) : IMinimizeWork where T : IFloatingPointIeee754<T>
 {
+    /// <summary>The box the parameters stay in, if the request gave bounds.</summary>
+    public BoundsSpec? Bounds { get; init; }
+
+    /// <summary>The residuals, when the loss is a sum or mean of squares: for Levenberg–Marquardt and the coefficient table.</summary>
+    public LeastSquaresSpec? LeastSquares { get; init; }
+
     public MinimizeCompleted Run(JobProgress progress, CancellationToken cancellation) => Run(progress, cancellation, null, null);
 
     public MinimizeCompleted Run(JobProgress progress, CancellationToken cancellation, MinimizerCheckpoint? resume, CheckpointCallback? onCheckpoint)
     {
+        CompiledFormula<T>? residualFormula = null;
         try
         {
             var start = new FormulaObjective<T>(compiled).CurrentParameters();
+            var box = Bounds?.For<T>();
+            box?.Project(start);
             var batches = objective as MiniBatchObjective<T>;
-            var optimizer = settings.Create<T>(objective.Dimension);
+            if (settings.Kind == OptimizerKind.LevenbergMarquardt)
+                residualFormula = Gradients.GradientService.Rent<T>(cache, LeastSquares!.SumOfResiduals, inputs, limits);
+            var optimizer = BoundedOptimizers.Create(settings, objective.Dimension, box,
+                residualFormula is null ? null : new FormulaResiduals<T>(residualFormula));
             var preflight = JobInsight.Preflight(compiled, settings, batches is not null, limits);
             var last = new T[objective.Dimension];
             var lastGradient = new T[objective.Dimension];
@@ -57,7 +69,7 @@ public sealed class FormulaMinimizeWork<T>(CompiledFormula<T> compiled, IObjecti
                     Record(progress, state.Iteration, epoch, last, lastGradient, lastValue, lastNorm);
                 else if (progress.SnapshotDue)
                     progress.Snapshot(state.Iteration, double.CreateChecked(state.Value), double.CreateChecked(state.GradientNorm), () => Parameters(last));
-            }, cancellation);
+            }, cancellation, box);
 
             // The last iteration's record; the result below may be a later point (after its update), evaluated once more.
             if (lastIteration >= firstHere && lastIteration > progress.LastRecorded)
@@ -73,19 +85,92 @@ public sealed class FormulaMinimizeWork<T>(CompiledFormula<T> compiled, IObjecti
                 },
                 StopReason = (StopReasonCode)outcome.Reason,
                 Converged = outcome.Converged,
-                Message = JobInsight.Message(outcome.Message, outcome.Reason, preflight),
+                Message = Bounds?.StartProjection is { } projection
+                    ? $"{JobInsight.Message(outcome.Message, outcome.Reason, preflight)} {projection}"
+                    : JobInsight.Message(outcome.Message, outcome.Reason, preflight),
                 Iterations = outcome.Iterations,
                 Value = outcome.Iterations > 0 && T.IsFinite(outcome.Value) ? double.CreateChecked(outcome.Value) : null,
                 GradientNorm = outcome.Iterations > 0 && T.IsFinite(outcome.GradientNorm) ? double.CreateChecked(outcome.GradientNorm) : null,
                 Parameters = Parameters(outcome.Parameters),
-                Fit = fit is null || outcome.Iterations == 0 ? null : FitReport(fit, outcome.Parameters),
+                Fit = fit is null || outcome.Iterations == 0 ? null : WithCoefficients(FitReport(fit, outcome.Parameters), fit, outcome, box),
                 Certificate = JobInsight.Certificate(compiled, outcome.Parameters, outcome.Reason, outcome.Iterations, batches is not null, limits),
                 Preflight = preflight,
             };
         }
         finally
         {
+            if (residualFormula is not null) cache.Return(residualFormula);
             Release();
+        }
+    }
+
+    /// <summary>
+    /// For a least-squares loss, the report with the coefficient table at the result (see <see cref="LeastSquaresSummary"/>);
+    /// for a mini-batch run, a note on why there is none.
+    /// </summary>
+    FitReport? WithCoefficients(FitReport? report, FitSpec spec, MinimizeOutcome<T> outcome, Bounds<T>? box)
+    {
+        if (report is null || LeastSquares is null || outcome.Reason is StopReason.Diverged or StopReason.Cancelled) return report;
+        if (spec.BatchSize is not null)
+            return report with
+            {
+                Note = "No coefficient table for a mini-batch run: its standard errors would assume the result minimises the loss over " +
+                       "all rows, which stochastic steps on batches do not reach exactly. Fit without batchSize (e.g. with lbfgs or " +
+                       "levenberg-marquardt) for the table.",
+            };
+        var formula = Gradients.GradientService.Rent<T>(cache, LeastSquares.SumOfResiduals, inputs, limits);
+        try
+        {
+            var residuals = new FormulaResiduals<T>(formula);
+            var n = residuals.Dimension;
+            var r = new T[residuals.Rows];
+            var jacobian = new T[residuals.Rows * n];
+            residuals.Jacobian(outcome.Parameters, r, jacobian);
+            var estimates = outcome.Parameters.Select(double.CreateChecked).ToArray();
+            var estimated = Enumerable.Range(0, n).Select(i => box?.IsFixed(i) != true).ToArray();
+            var targetSlot = Enumerable.Range(0, inputs.Specs.Count)
+                .FirstOrDefault(i => inputs.Specs[i].Name == LeastSquares.Target && inputs.Specs[i].Kind == InputKind.Data, -1);
+            var target = targetSlot >= 0 && inputs.Values[targetSlot].Length == r.Length ? inputs.Values[targetSlot] : [];
+            var summary = LeastSquaresSummary.Compute(estimates, r.Select(double.CreateChecked).ToArray(),
+                jacobian.Select(double.CreateChecked).ToArray(), estimated, target);
+            var names = inputs.ParameterSlots.SelectMany(slot => Enumerable.Range(0, inputs.Specs[slot].Length)
+                .Select(i => LeastSquaresRequests.Element(inputs.Specs[slot], i))).ToArray();
+            static double? Finite(double v) => double.IsFinite(v) ? v : null;
+            var coefficients = Enumerable.Range(0, n).Select(i => new FitCoefficient
+            {
+                Parameter = names[i],
+                Estimate = estimates[i],
+                StandardError = Finite(summary.StandardErrors[i]),
+                TValue = Finite(summary.TValues[i]),
+                PValue = Finite(summary.PValues[i]),
+                ConfidenceLow = Finite(summary.ConfidenceLow[i]),
+                ConfidenceHigh = Finite(summary.ConfidenceHigh[i]),
+                Fixed = !estimated[i],
+                AtBound = estimated[i] && box is not null && (outcome.Parameters[i] == box.Lower[i] || outcome.Parameters[i] == box.Upper[i]),
+            }).ToArray();
+            var notes = new List<string>();
+            if (summary.Note is { } note) notes.Add(note);
+            if (!outcome.Converged)
+                notes.Add($"The run stopped by {System.Text.Json.JsonNamingPolicy.CamelCase.ConvertName(outcome.Reason.ToString())} with gradient norm {outcome.GradientNorm}, " +
+                          "not by a convergence rule: the table describes the final point, the least-squares estimate only if that gradient norm is small " +
+                          "for this loss's scale (set gradientNormTolerance to have convergence tested).");
+            if (coefficients.Any(c => c.AtBound))
+                notes.Add("Estimates on a bound have standard errors computed as if they were free; treat them with care.");
+            return report with
+            {
+                ResidualSumOfSquares = summary.ResidualSumOfSquares,
+                DegreesOfFreedom = summary.DegreesOfFreedom,
+                ResidualStandardError = summary.ResidualStandardError,
+                RSquared = summary.RSquared ?? report.RSquared,
+                AdjustedRSquared = summary.AdjustedRSquared,
+                Coefficients = coefficients,
+                Correlation = summary.Correlation?.Select(row => row.Select(Finite).ToArray()).ToArray(),
+                Note = notes.Count == 0 ? null : string.Join(" ", notes),
+            };
+        }
+        finally
+        {
+            cache.Return(formula);
         }
     }
 

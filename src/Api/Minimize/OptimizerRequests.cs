@@ -12,6 +12,7 @@ public static class OptimizerRequests
         ["sgd"] = OptimizerKind.Sgd, ["adam"] = OptimizerKind.Adam, ["adamw"] = OptimizerKind.AdamW,
         ["rmsprop"] = OptimizerKind.RmsProp, ["adagrad"] = OptimizerKind.Adagrad,
         ["lbfgs"] = OptimizerKind.Lbfgs, ["newton"] = OptimizerKind.Newton,
+        ["levenberg-marquardt"] = OptimizerKind.LevenbergMarquardt,
     };
 
     public static string NameOf(OptimizerKind kind) => Kinds.First(k => k.Value == kind).Key;

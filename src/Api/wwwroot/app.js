@@ -9,10 +9,11 @@
 import { $, fmt, formatParameters } from "./text.js";
 import { drawContour, drawLoss } from "./plots.js";
 import { clearTape, drawTape } from "./tape.js";
+import { clearFit, drawFit } from "./fit.js";
 import { describeCertificate, describePreflight } from "./insight.js";
 
 const defaults = {
-  formula: "", parameters: "{}", constants: "{}", data: "", optimizer: "sgd", learningRate: "", momentum: "",
+  formula: "", parameters: "{}", constants: "{}", bounds: "", data: "", optimizer: "sgd", learningRate: "", momentum: "",
   maxIterations: "100", tolerance: "", recordEvery: "1", axisX: "", axisY: "", resolution: "60", replaySpeed: "100", race: "",
 };
 
@@ -43,13 +44,13 @@ const examples = {
 };
 
 const fields = {
-  formula: "formula", parameters: "parameters", constants: "constants", optimizer: "optimizer",
+  formula: "formula", parameters: "parameters", constants: "constants", bounds: "bounds", optimizer: "optimizer",
   learningRate: "learning-rate", momentum: "momentum", maxIterations: "max-iterations", tolerance: "tolerance",
   recordEvery: "record-every", axisX: "axis-x", axisY: "axis-y", resolution: "resolution", replaySpeed: "replay-speed",
   race: "race",
 };
 
-const errorIds = ["formula-error", "parameters-error", "constants-error", "dataset-error", "optimizer-error",
+const errorIds = ["formula-error", "parameters-error", "constants-error", "bounds-error", "dataset-error", "optimizer-error",
   "stopping-error", "contour-error", "general-error"];
 
 let state = { ...defaults, ...examples.rosenbrock };
@@ -174,6 +175,7 @@ function showProblem(problem) {
     showError("formula-error", `${state.formula.split("\n").join(" ")}\n${caret}\ncolumn ${column}: ${message}`);
   } else if (field.startsWith("parameters")) showError("parameters-error", message);
   else if (field.startsWith("constants")) showError("constants-error", message);
+  else if (field.startsWith("bounds")) showError("bounds-error", message);
   else if (field.startsWith("data") || field === "dataset") showError("dataset-error", message);
   else if (field.startsWith("optimizer")) showError("optimizer-error", message);
   else if (["maxIterations", "gradientNormTolerance", "recordEvery"].includes(field)) showError("stopping-error", message);
@@ -249,6 +251,11 @@ async function start() {
   request.maxIterations = Number(state.maxIterations);
   request.recordEvery = Number(state.recordEvery || 1);
   if (state.tolerance !== "") request.gradientNormTolerance = Number(state.tolerance);
+  if ((state.bounds ?? "").trim() !== "") {
+    const bounds = parseJson(state.bounds, "bounds-error", "Bounds");
+    if (!bounds) return;
+    request.bounds = bounds;
+  }
   $("start").disabled = true;
   const job = await post("minimize", request);
   $("start").disabled = false;
@@ -258,7 +265,7 @@ async function start() {
 
 function follow(id, request) {
   run = {
-    id, labels: elementLabels(request.parameters), iterations: [], values: [], path: [], progress: [], seen: new Set(), done: false,
+    id, labels: elementLabels(request.parameters), bounds: request.bounds, iterations: [], values: [], path: [], progress: [], seen: new Set(), done: false,
     surfaceRequest: { expression: request.expression, constants: request.constants, dataset: request.dataset },
   };
   const current = run;
@@ -294,6 +301,7 @@ function follow(id, request) {
       ? completed.race.map(r => `${r.rank}. ${r.label}: loss ${fmt(r.value, 6)} after ${r.iterations} iterations` +
           (r.iterationsToTarget != null ? `, target at ${r.iterationsToTarget}` : "") + ` — ${formatParameters(r.parameters, 4)}`).join("\n")
       : formatParameters(completed.parameters, 4);
+    drawFit(completed.fit, id);
     $("certificate").textContent = describeCertificate(completed.certificate);
     $("preflight").textContent = describePreflight(completed.preflight);
     $("start").disabled = false;
@@ -329,6 +337,7 @@ function clearResults() {
   $("race-legend").replaceChildren();
   $("race-legend").hidden = true;
   clearTape();
+  clearFit();
   clearErrors();
   for (const id of ["latest-iteration", "latest-value", "latest-gradient-norm", "latest-parameters", "final-params", "certificate", "preflight"]) $(id).textContent = "–";
   $("contour-title").textContent = "Path of descent over the loss";

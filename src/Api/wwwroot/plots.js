@@ -128,7 +128,13 @@ export function drawContour(run, shown, view, { onProblem, redraw }) {
   }
   run.drawnSurface = surface;
   const layout = { margin: { t: 30, r: 10 }, showlegend: false,
-    xaxis: { title: { text: plotlyText(view.x) } }, yaxis: { title: { text: plotlyText(view.y) } } };
+    xaxis: { title: { text: plotlyText(view.x) } }, yaxis: { title: { text: plotlyText(view.y) } },
+    shapes: boundsBox(run.bounds, view, surface?.box ?? boxAround(full, 0.5)) };
+  // A box's open sides lie beyond the plotted area: fix the axes to it, so that they do not widen it.
+  if (layout.shapes.length > 0 && surface) {
+    layout.xaxis.range = surface.box[0];
+    layout.yaxis.range = surface.box[1];
+  }
   if (!surface) {
     const box = boxAround(full, 0.5);
     Object.assign(layout.xaxis, { range: box[0] });
@@ -190,4 +196,26 @@ function minimum(rows) {
   let m = Infinity;
   for (const row of rows) for (const v of row) if (v != null && v < m) m = v;
   return m;
+}
+
+/** A parameter element's [min, max] from the request's bounds ("x[2]" reads element 2 of x's arrays); null sides are open. */
+export function elementBounds(bounds, label) {
+  const match = /^(\w+)\[(\d+)\]$/.exec(label);
+  const name = match ? match[1] : label, index = match ? Number(match[2]) - 1 : 0;
+  const side = value => (Array.isArray(value) ? value[index] : value) ?? null;
+  const bound = bounds?.[name];
+  return bound ? [side(bound.min), side(bound.max)] : [null, null];
+}
+
+/**
+ * The box of the bounds over the plane, as a plotly shape: a dashed rectangle, its open sides drawn at the edge
+ * of the plotted area (a little beyond it, so that no edge shows there). None when neither axis is bounded.
+ */
+function boundsBox(bounds, view, area) {
+  const [x0, x1] = elementBounds(bounds, view.x), [y0, y1] = elementBounds(bounds, view.y);
+  if ([x0, x1, y0, y1].every(v => v == null)) return [];
+  const beyond = (range, value, side) => value ?? range[side] + (side ? 1 : -1) * (range[1] - range[0]);
+  return [{ type: "rect", xref: "x", yref: "y", layer: "above", name: "bounds",
+    x0: beyond(area[0], x0, 0), x1: beyond(area[0], x1, 1), y0: beyond(area[1], y0, 0), y1: beyond(area[1], y1, 1),
+    line: { color: "#ffffff", width: 2, dash: "dash" }, fillcolor: "rgba(0, 0, 0, 0)" }];
 }

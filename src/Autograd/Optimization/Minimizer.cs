@@ -70,21 +70,24 @@ public static class Minimizer
     public const int StallLimit = 3;
 
     public static MinimizeOutcome<T> Run<T>(IObjective<T> objective, ReadOnlySpan<T> start, Optimizer<T> optimizer,
-        StoppingRules rules, IterationCallback<T>? onIteration = null, CancellationToken cancellation = default)
+        StoppingRules rules, IterationCallback<T>? onIteration = null, CancellationToken cancellation = default,
+        Bounds<T>? bounds = null)
         where T : IFloatingPointIeee754<T> =>
-        Run(objective, start, optimizer, rules, null, null, onIteration, cancellation);
+        Run(objective, start, optimizer, rules, null, null, onIteration, cancellation, bounds);
 
     /// <summary>
-    /// Runs as <see cref="Run{T}(IObjective{T}, ReadOnlySpan{T}, Optimizer{T}, StoppingRules, IterationCallback{T}?, CancellationToken)"/>,
+    /// Runs as <see cref="Run{T}(IObjective{T}, ReadOnlySpan{T}, Optimizer{T}, StoppingRules, IterationCallback{T}?, CancellationToken, Bounds{T}?)"/>,
     /// from <paramref name="resume"/> if given (a checkpoint of a run with the same objective, optimizer settings and rules;
     /// <paramref name="start"/> is then not used), offering a checkpoint to <paramref name="onCheckpoint"/> after each update
     /// when the optimizer and objective can be checkpointed.
     /// </summary>
     public static MinimizeOutcome<T> Run<T>(IObjective<T> objective, ReadOnlySpan<T> start, Optimizer<T> optimizer,
         StoppingRules rules, MinimizerCheckpoint? resume, CheckpointCallback? onCheckpoint,
-        IterationCallback<T>? onIteration = null, CancellationToken cancellation = default)
+        IterationCallback<T>? onIteration = null, CancellationToken cancellation = default, Bounds<T>? bounds = null)
         where T : IFloatingPointIeee754<T>
     {
+        // Under bounds, the gradient norm reported and tested is the projected gradient's: zero at a solution on the box.
+        T ReportedNorm(ReadOnlySpan<T> point, ReadOnlySpan<T> g) => bounds is null ? Minimizer.Norm(g) : bounds.ProjectedGradientNorm(point, g);
         var n = objective.Dimension;
         var x = start.ToArray();
         var gradient = new T[n];
@@ -124,7 +127,7 @@ public static class Minimizer
 
             (objective as IIterationAware)?.BeginIteration(k);
             var newValue = objective.ValueAndGradient(x, gradient);
-            var newNorm = Norm(gradient);
+            var newNorm = ReportedNorm(x, gradient);
             if (!T.IsFinite(newValue) || !T.IsFinite(newNorm) || !AllFinite(x))
                 return new(StopReason.Diverged,
                     $"Diverged at iteration {k}: the loss is {newValue} and the gradient norm {newNorm}; the result is the last point where both were finite.",
@@ -166,7 +169,7 @@ public static class Minimizer
             if (iterations == 0 || x.AsSpan().SequenceEqual(evaluated))
                 return new(reason, message ?? Reached(), iterations, evaluated, value, gradientNorm);
             var finalValue = objective.ValueAndGradient(x, gradient);
-            var finalNorm = Norm(gradient);
+            var finalNorm = ReportedNorm(x, gradient);
             if (!T.IsFinite(finalValue) || !T.IsFinite(finalNorm) || !AllFinite(x))
                 return new(StopReason.Diverged,
                     $"Diverged after iteration {iterations}: its update led to loss {finalValue} and gradient norm {finalNorm}; the result is the last point where both were finite.",

@@ -2,7 +2,7 @@ using System.Numerics;
 
 namespace Autograd.Optimization;
 
-public enum OptimizerKind { Sgd, Adam, AdamW, RmsProp, Adagrad, Lbfgs, Newton }
+public enum OptimizerKind { Sgd, Adam, AdamW, RmsProp, Adagrad, Lbfgs, Newton, LevenbergMarquardt }
 
 /// <summary>An optimizer and its hyper-parameters; unset ones take torch.optim's defaults.</summary>
 public sealed record OptimizerSettings(OptimizerKind Kind, double? LearningRate = null)
@@ -25,7 +25,7 @@ public sealed record OptimizerSettings(OptimizerKind Kind, double? LearningRate 
     /// <summary>The learning rate used: as given, else 1 for lbfgs and newton, 0.001 for adam and adamw, 0.01 otherwise.</summary>
     public double EffectiveLearningRate => LearningRate ?? Kind switch
     {
-        OptimizerKind.Lbfgs or OptimizerKind.Newton => 1.0,
+        OptimizerKind.Lbfgs or OptimizerKind.Newton or OptimizerKind.LevenbergMarquardt => 1.0,
         OptimizerKind.Adam or OptimizerKind.AdamW => 1e-3,
         _ => 1e-2,
     };
@@ -65,6 +65,7 @@ public sealed record OptimizerSettings(OptimizerKind Kind, double? LearningRate 
             OptimizerKind.Adagrad => new Adagrad<T>(dimension, lr, LearningRateDecay, WeightDecay ?? 0, InitialAccumulatorValue, Eps ?? 1e-10),
             OptimizerKind.Lbfgs => new Lbfgs<T>(dimension, lr, HistorySize, StrongWolfe),
             OptimizerKind.Newton => new Newton<T>(dimension, lr),
+            OptimizerKind.LevenbergMarquardt => throw new InvalidOperationException("levenberg-marquardt needs the residuals: use BoundedOptimizers.Create."),
             _ => throw new ArgumentOutOfRangeException(nameof(Kind), Kind, "Unknown optimizer."),
         };
     }
