@@ -98,6 +98,22 @@ internal sealed class FusedReplay<T> where T : IFloatingPointIeee754<T>
         (_rowSweep, _rowSweepArrays, _rowsReplayed) = (null, [], 0);
     }
 
+    /// <summary>
+    /// Rows replayed so far, which decide when the compiled row sweep takes over; setting it puts the replay where a
+    /// tape with that history would be (compiled past <see cref="RowsBeforeCompiling"/>), so that a run resumed on a
+    /// fresh tape switches loops at the same replay as the run it continues.
+    /// </summary>
+    public long RowsReplayed
+    {
+        get => _rowsReplayed;
+        set
+        {
+            ResetRowSweep();
+            _rowsReplayed = value;
+            if (_rowSweepPossible && value >= RowsBeforeCompiling) CompileRowSweep();
+        }
+    }
+
     public int Output { get; }
 
     /// <summary>A fused replay of the tape, or null when its shape does not allow one.</summary>

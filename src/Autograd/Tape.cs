@@ -189,6 +189,21 @@ public sealed class Tape<T> where T : IFloatingPointIeee754<T>
     /// </summary>
     internal void ResetRowSweep() => _fused?.ResetRowSweep();
 
+    /// <summary>The fused replay's history (rows replayed), which decides when its loops switch; 0 without a fused replay.</summary>
+    internal long ReplayHistory
+    {
+        get
+        {
+            _ = Steps;
+            return _fused?.RowsReplayed ?? 0;
+        }
+        set
+        {
+            _ = Steps;
+            if (_fused is not null) _fused.RowsReplayed = value;
+        }
+    }
+
     /// <summary>The compiled method the scalar replay runs, if any: copies of one formula share it.</summary>
     internal Delegate? ScalarReplayMethod => _compiled?.CompiledMethod;
 

@@ -64,9 +64,15 @@ public sealed record CurvatureCertificate
     /// <summary>max|λ| / min|λ|; absent where an eigenvalue is 0 within the tolerance.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public double? ConditionNumber { get; init; }
-    /// <summary>The gradient's Euclidean norm at the point.</summary>
+    /// <summary>The gradient's Euclidean norm at the point; for a bounded job, the projected gradient's.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public double? GradientNorm { get; init; }
+    /// <summary>
+    /// For a bounded job: the parameter elements a bound holds at the point (fixed, or on a bound the gradient pushes
+    /// against), left out of the eigenvalues, which are those of the Hessian over the free elements.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? HeldByBounds { get; init; }
     /// <summary>Hessian-vector products spent.</summary>
     public int HessianVectorProducts { get; init; }
     /// <summary>Why there is no certificate (mini-batches, a tape too large, a non-finite Hessian), when skipped.</summary>

@@ -133,7 +133,17 @@ public static class ExportApi
         if (settings.Kind == OptimizerKind.Lbfgs && language == ExportLanguage.Jax)
             throw Unsupported(language, "lbfgs cannot be exported to JAX, which has no L-BFGS of its own; use lang=pytorch or lang=scipy.", ["lbfgs"]);
 
+        if (settings.Kind == OptimizerKind.LevenbergMarquardt)
+            throw Unsupported(language, "levenberg-marquardt cannot be exported: the libraries' optimizers do not include it; scipy's least_squares(method='lm') takes residuals, not this loss.", ["levenberg-marquardt"]);
+        if (request.Bounds is { Count: > 0 })
+            throw Unsupported(language, "Bounded jobs cannot be exported yet: torch.optim has no box constraints, and the export does not write scipy's L-BFGS-B bounds.", ["bounds"]);
+
         var formula = Formula.Parse(recipe.Expression, limits.FormulaLimits);
+        var matrices = (request.Parameters ?? []).Concat(request.Constants ?? []).Where(v => v.Value.IsMatrix).Select(v => v.Key)
+            .Concat(request.Features is null ? [] : ["features"])
+            .Concat(formula.Nodes.Any(n => n.Kind == SyntaxKind.Binary && n.Text == "%*%") ? ["%*%"] : []).ToList();
+        if (matrices.Count > 0)
+            throw Unsupported(language, "Jobs over matrices cannot be exported yet: the scripts bind every value as a scalar or a vector.", matrices);
         var taken = new List<string>();
         var names = new Dictionary<string, string>(StringComparer.Ordinal);
         ExportValue Bind(string name, double[] values, bool scalar)

@@ -148,6 +148,15 @@ public static class OpTranslations
             return np.arctan2(ry, rx) + 1j * (rx * np.imag(y) - ry * np.imag(x)) / (rx * rx + ry * ry)
         """;
 
+    /// <summary>
+    /// The matrix functions, refused in every library for now: a job over matrices is not exported (its values would
+    /// be bound flat), so a spelling of these would never run.
+    /// </summary>
+    public static readonly IReadOnlySet<string> NotExported = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "t/1", "rowSums/1", "colSums/1", "rowMeans/1", "colMeans/1",
+    };
+
     public static IReadOnlyDictionary<string, string> For(ExportLanguage language) => language switch
     {
         ExportLanguage.PyTorch => PyTorch,

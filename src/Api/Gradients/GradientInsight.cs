@@ -3,6 +3,7 @@ using Autograd.Analysis;
 using Autograd.Api.Infrastructure;
 using Autograd.Contracts;
 using Autograd.Expressions;
+using Autograd.Optimization;
 
 namespace Autograd.Api.Gradients;
 
@@ -58,7 +59,7 @@ public static class GradientInsight
     static double Finite(double value) => double.IsFinite(value) ? value : double.MaxValue;
 
     /// <summary>The certificate at the formula's current point, or the reason it was skipped.</summary>
-    public static CurvatureCertificate Certificate<T>(CompiledFormula<T> compiled, ServiceLimits limits) where T : IFloatingPointIeee754<T>
+    public static CurvatureCertificate Certificate<T>(CompiledFormula<T> compiled, ServiceLimits limits, Bounds<T>? box = null) where T : IFloatingPointIeee754<T>
     {
         var n = compiled.ParameterCount;
         var products = n <= limits.MaxHessianParameters ? n : Certifier.LanczosSteps;
@@ -68,7 +69,7 @@ public static class GradientInsight
             {
                 Skipped = $"a certificate needs {products} Hessian-vector products over a tape of {tapeElements:N0} numbers, more than the limit of {limits.MaxInsightElementSweeps:N0} number-sweeps",
             };
-        var certificate = Certifier.Certify(compiled, limits.MaxHessianParameters);
+        var certificate = Certifier.Certify(compiled, limits.MaxHessianParameters, box);
         if (!certificate.Eigenvalues.All(double.IsFinite) || !double.IsFinite(certificate.GradientNorm))
             return new CurvatureCertificate { Skipped = "the Hessian or the gradient is not finite at this point", HessianVectorProducts = certificate.Products };
         return new CurvatureCertificate
@@ -81,6 +82,7 @@ public static class GradientInsight
             ConditionNumber = certificate.ConditionNumber,
             GradientNorm = certificate.GradientNorm,
             HessianVectorProducts = certificate.Products,
+            HeldByBounds = box is null ? null : certificate.HeldByBounds,
         };
     }
 }

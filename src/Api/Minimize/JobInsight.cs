@@ -57,14 +57,14 @@ public static class JobInsight
 
     /// <summary>The certificate at the result, which the formula's parameters must hold; skipped for mini-batches and cancelled runs.</summary>
     public static CurvatureCertificate? Certificate<T>(CompiledFormula<T> compiled, ReadOnlySpan<T> result, StopReason reason, int iterations,
-        bool miniBatches, ServiceLimits limits) where T : IFloatingPointIeee754<T>
+        bool miniBatches, ServiceLimits limits, Bounds<T>? box = null) where T : IFloatingPointIeee754<T>
     {
         if (iterations == 0) return null;
         if (reason == StopReason.Cancelled) return new CurvatureCertificate { Skipped = "the job was cancelled" };
         if (miniBatches)
             return new CurvatureCertificate { Skipped = "mini-batches: the curvature of one batch is not that of the loss; ask POST /gradient with certificate: true over the whole data" };
         new FormulaObjective<T>(compiled).ValueAndGradient(result, new T[result.Length]);
-        return GradientInsight.Certificate(compiled, limits);
+        return GradientInsight.Certificate(compiled, limits, box);
     }
 
     static string Number(double value) => value.ToString("G6", CultureInfo.InvariantCulture);

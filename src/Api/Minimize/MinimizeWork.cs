@@ -93,7 +93,7 @@ public sealed class FormulaMinimizeWork<T>(CompiledFormula<T> compiled, IObjecti
                 GradientNorm = outcome.Iterations > 0 && T.IsFinite(outcome.GradientNorm) ? double.CreateChecked(outcome.GradientNorm) : null,
                 Parameters = Parameters(outcome.Parameters),
                 Fit = fit is null || outcome.Iterations == 0 ? null : WithCoefficients(FitReport(fit, outcome.Parameters), fit, outcome, box),
-                Certificate = JobInsight.Certificate(compiled, outcome.Parameters, outcome.Reason, outcome.Iterations, batches is not null, limits),
+                Certificate = JobInsight.Certificate(compiled, outcome.Parameters, outcome.Reason, outcome.Iterations, batches is not null, limits, box),
                 Preflight = preflight,
             };
         }

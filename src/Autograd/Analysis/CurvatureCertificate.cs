@@ -1,5 +1,6 @@
 using System.Numerics;
 using Autograd.Expressions;
+using Autograd.Optimization;
 
 namespace Autograd.Analysis;
 
@@ -15,8 +16,13 @@ public enum CurvatureKind { Minimum, Saddle, Maximum, Degenerate }
 /// <param name="ConditionNumber">max|λ| / min|λ|; null where an eigenvalue is zero within the tolerance.</param>
 /// <param name="Method">"jacobi" (dense Hessian) or "lanczos" (Hessian-vector products).</param>
 /// <param name="Products">Hessian-vector products spent.</param>
+/// <param name="GradientNorm">The gradient's norm; under bounds, the projected gradient's.</param>
 public sealed record Certificate(double[] Eigenvalues, bool Complete, CurvatureKind Kind, double Tolerance, double? ConditionNumber,
-    double GradientNorm, string Method, int Products);
+    double GradientNorm, string Method, int Products)
+{
+    /// <summary>Coordinates a bound held at the point, left out of the eigenvalues (0 without bounds).</summary>
+    public int HeldByBounds { get; init; }
+}
 
 /// <summary>Builds <see cref="Certificate"/>s from a compiled formula at the parameters it holds.</summary>
 public static class Certifier
@@ -28,26 +34,67 @@ public static class Certifier
     /// Certifies the point the formula's parameters hold now. Up to <paramref name="maxDense"/> parameter elements
     /// the dense Hessian's eigenvalues are all found (Jacobi); beyond, the smallest and largest by Lanczos.
     /// </summary>
-    public static Certificate Certify<T>(CompiledFormula<T> formula, int maxDense) where T : IFloatingPointIeee754<T>
+    public static Certificate Certify<T>(CompiledFormula<T> formula, int maxDense) where T : IFloatingPointIeee754<T> =>
+        Certify(formula, maxDense, null);
+
+    /// <summary>
+    /// Certifies the point the formula's parameters hold in the box <paramref name="box"/>: the coordinates a bound holds
+    /// (fixed, or on a bound the gradient pushes against) are left out, so the eigenvalues are those of the Hessian
+    /// over the free coordinates and the gradient norm is the projected gradient's.
+    /// </summary>
+    public static Certificate Certify<T>(CompiledFormula<T> formula, int maxDense, Bounds<T>? box) where T : IFloatingPointIeee754<T>
     {
         var hessian = new HessianOperator<T>(formula);
         var n = hessian.Dimension;
-        var gradientNorm = Math.Sqrt(hessian.Gradient().Sum(g => g * g));
+        var gradient = hessian.Gradient();
+        var free = Enumerable.Range(0, n).ToArray();
+        double gradientNorm;
+        if (box is null)
+            gradientNorm = Math.Sqrt(gradient.Sum(g => g * g));
+        else
+        {
+            var x = new FormulaObjective<T>(formula).CurrentParameters();
+            var g = gradient.Select(T.CreateChecked).ToArray();
+            var held = new bool[n];
+            box.ActiveSet(x, g, held);
+            free = free.Where(i => !held[i]).ToArray();
+            gradientNorm = double.CreateChecked(box.ProjectedGradientNorm(x, g));
+        }
+        var m = free.Length;
         double[] eigenvalues;
         bool complete;
         string method;
-        if (n <= maxDense)
+        if (m <= maxDense)
         {
-            eigenvalues = n == 0 ? [] : SymmetricEigen.Eigenvalues(hessian.Dense(), n);
+            eigenvalues = m == 0 ? [] : SymmetricEigen.Eigenvalues(Restrict(hessian.Dense(), n, free), m);
             (complete, method) = (true, "jacobi");
         }
         else
         {
-            var ritz = Spectrum.Lanczos(hessian.Apply, n, LanczosSteps);
-            eigenvalues = ritz.Length == n ? ritz : [ritz[0], ritz[^1]];
-            (complete, method) = (ritz.Length == n, "lanczos");
+            var embedded = new double[n];
+            var product = new double[n];
+            var ritz = Spectrum.Lanczos((v, hv) =>
+            {
+                for (var k = 0; k < m; k++) embedded[free[k]] = v[k];
+                hessian.Apply(embedded, product);
+                for (var k = 0; k < m; k++) hv[k] = product[free[k]];
+            }, m, LanczosSteps);
+            eigenvalues = ritz.Length == m ? ritz : [ritz[0], ritz[^1]];
+            (complete, method) = (ritz.Length == m, "lanczos");
         }
-        return Classify(eigenvalues, complete, gradientNorm, method, hessian.Products, Epsilon<T>());
+        return Classify(eigenvalues, complete, gradientNorm, method, hessian.Products, Epsilon<T>()) with { HeldByBounds = n - m };
+    }
+
+    /// <summary>The rows and columns <paramref name="keep"/> of a row-major n×n matrix.</summary>
+    static double[] Restrict(double[] matrix, int n, int[] keep)
+    {
+        if (keep.Length == n) return matrix;
+        var m = keep.Length;
+        var result = new double[m * m];
+        for (var i = 0; i < m; i++)
+            for (var j = 0; j < m; j++)
+                result[i * m + j] = matrix[keep[i] * n + keep[j]];
+        return result;
     }
 
     /// <summary>The largest eigenvalue of the Hessian at the parameters the formula holds, by power iteration on Hessian-vector products.</summary>

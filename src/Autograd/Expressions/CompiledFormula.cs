@@ -119,6 +119,16 @@ public sealed class CompiledFormula<T> : IRetainedBytes where T : IFloatingPoint
         return Value;
     }
 
+    /// <summary>
+    /// How far the fused replay has come (rows replayed), which decides when it switches to its compiled loop, and the
+    /// two loops round differently: a run resumed on a fresh copy sets it to continue bit for bit.
+    /// </summary>
+    public long ReplayHistory
+    {
+        get => Tape.ReplayHistory;
+        set => Tape.ReplayHistory = value;
+    }
+
     /// <summary>Compiles the replay of a tape of scalars now (tests and benchmarks); false when the tape does not allow one.</summary>
     internal bool CompileScalarReplay() => Tape.CompileScalarReplay(Output);
 

@@ -49,6 +49,15 @@ public sealed record OptimizerState(string Rule, Dictionary<string, double[]> Ve
 /// <summary>Where a mini-batch run is: the epoch of the last iteration and that epoch's row order.</summary>
 public sealed record MiniBatchState(int Epoch, int[] Order);
 
+/// <summary>
+/// An objective over a compiled formula whose replay history (<see cref="Expressions.CompiledFormula{T}.ReplayHistory"/>)
+/// a checkpoint carries, so that a resumed run's replay switches loops where the original's did.
+/// </summary>
+public interface IReplayHistory
+{
+    long ReplayHistory { get; set; }
+}
+
 /// <summary>An objective whose state between iterations (which rows come next) a checkpoint saves and restores.</summary>
 public interface ICheckpointedObjective
 {
@@ -67,7 +76,11 @@ public interface ICheckpointedObjective
 /// <param name="Stalled">Updates in a row that went nowhere.</param>
 /// <param name="ElapsedSeconds">Time the run has taken so far, counted against its time limit.</param>
 public sealed record MinimizerCheckpoint(int Iteration, double[] Parameters, double[] Evaluated, double Value, double GradientNorm,
-    double PreviousValue, int Stalled, double ElapsedSeconds, OptimizerState Optimizer, MiniBatchState? Batches);
+    double PreviousValue, int Stalled, double ElapsedSeconds, OptimizerState Optimizer, MiniBatchState? Batches)
+{
+    /// <summary>The objective's <see cref="IReplayHistory.ReplayHistory"/> at the checkpoint; 0 for objectives without one.</summary>
+    public long ReplayHistory { get; init; }
+}
 
 /// <summary>
 /// Called after each iteration's update; <paramref name="capture"/> builds the checkpoint (it copies the state, so call

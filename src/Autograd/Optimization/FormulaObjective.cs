@@ -4,7 +4,7 @@ using Autograd.Expressions;
 namespace Autograd.Optimization;
 
 /// <summary>A compiled formula seen as a loss over its parameters, flattened in input order.</summary>
-public sealed class FormulaObjective<T> : IObjective<T> where T : IFloatingPointIeee754<T>
+public sealed class FormulaObjective<T> : IObjective<T>, IReplayHistory where T : IFloatingPointIeee754<T>
 {
     readonly CompiledFormula<T> _formula;
     readonly int[] _parameterSlots;
@@ -24,6 +24,12 @@ public sealed class FormulaObjective<T> : IObjective<T> where T : IFloatingPoint
     }
 
     public int Dimension => _formula.ParameterCount;
+
+    public long ReplayHistory
+    {
+        get => _formula.ReplayHistory;
+        set => _formula.ReplayHistory = value;
+    }
 
     public T ValueAndGradient(ReadOnlySpan<T> x, Span<T> gradient)
     {

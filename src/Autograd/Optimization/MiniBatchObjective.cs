@@ -16,7 +16,8 @@ public interface IIterationAware
 /// permutation of the rows drawn afresh each epoch from a seeded generator, so a run is reproducible bit
 /// for bit; rows left over after the last whole batch of an epoch are skipped (as drop_last in PyTorch).
 /// </summary>
-public sealed class MiniBatchObjective<T> : IObjective<T>, IIterationAware, ICheckpointedObjective where T : IFloatingPointIeee754<T>
+public sealed class MiniBatchObjective<T> : IObjective<T>, IIterationAware, ICheckpointedObjective, IReplayHistory
+    where T : IFloatingPointIeee754<T>
 {
     readonly CompiledFormula<T> _formula;
     readonly FormulaObjective<T> _objective;
@@ -45,6 +46,12 @@ public sealed class MiniBatchObjective<T> : IObjective<T>, IIterationAware, IChe
     }
 
     public int Dimension => _objective.Dimension;
+
+    public long ReplayHistory
+    {
+        get => _formula.ReplayHistory;
+        set => _formula.ReplayHistory = value;
+    }
     public int BatchesPerEpoch { get; }
     /// <summary>The 1-based epoch of the current iteration.</summary>
     public int Epoch { get; private set; }

@@ -113,6 +113,7 @@ public static class Minimizer
             if (resume.Batches is { } batches)
                 (objective as ICheckpointedObjective ?? throw new ArgumentException("The checkpoint has mini-batches; the objective has none.", nameof(resume)))
                     .ImportState(batches);
+            if (objective is IReplayHistory history) history.ReplayHistory = resume.ReplayHistory;
             first = resume.Iteration + 1;
         }
         var checkpoints = onCheckpoint is not null && optimizer.CanCheckpoint
@@ -186,7 +187,10 @@ public static class Minimizer
 
         MinimizerCheckpoint Capture(int iteration) => new(iteration, CheckpointVectors.ToDoubles<T>(x), CheckpointVectors.ToDoubles<T>(evaluated),
             double.CreateChecked(value), double.CreateChecked(gradientNorm), double.CreateChecked(previousValue), stalled,
-            (clock.Elapsed + earlier).TotalSeconds, optimizer.ExportState(), (objective as ICheckpointedObjective)?.ExportState());
+            (clock.Elapsed + earlier).TotalSeconds, optimizer.ExportState(), (objective as ICheckpointedObjective)?.ExportState())
+        {
+            ReplayHistory = (objective as IReplayHistory)?.ReplayHistory ?? 0,
+        };
 
         string Reached() => $"Reached maxIterations = {rules.MaxIterations} with loss {value} and gradient norm {gradientNorm}.";
     }

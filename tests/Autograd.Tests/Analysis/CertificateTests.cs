@@ -1,4 +1,5 @@
 using Autograd.Analysis;
+using Autograd.Optimization;
 using static Autograd.Tests.Analysis.AnalysisHelpers;
 
 namespace Autograd.Tests.Analysis;
@@ -100,6 +101,50 @@ public class CertificateTests
         Assert.Equal(CurvatureKind.Saddle, saddle.Kind);
         Assert.Equal(2.0 - n, saddle.Eigenvalues[0], 1e-9);
         Assert.Equal(2.0, saddle.Eigenvalues[^1], 1e-9);
+    }
+
+    [Fact]
+    public void UnderBoundsTheCertificateIsOverTheFreeCoordinatesWithTheProjectedGradient()
+    {
+        // (x-3)^2 + x*y + 2(y+1)^2 with x <= 1: the constrained minimum is x = 1 (held: df/dx = -5.25 pushes up),
+        // y = -1.25; the free Hessian is [4], the projected gradient 0. Unbounded, H = [[2, 1], [1, 4]] and |g| = 5.25.
+        var compiled = Compile<double>("(x - 3)^2 + x*y + 2*(y + 1)^2", Parameter("x", 1.0), Parameter("y", -1.25));
+        var plain = Certifier.Certify(compiled, 200);
+        Assert.Equal(3 - Math.Sqrt(2), plain.Eigenvalues[0], 1e-12);
+        Assert.Equal(5.25, plain.GradientNorm, 1e-12);
+        Assert.Equal(0, plain.HeldByBounds);
+
+        var box = new Bounds<double>([double.NegativeInfinity, double.NegativeInfinity], [1.0, double.PositiveInfinity]);
+        var bounded = Certifier.Certify(compiled, 200, box);
+        Assert.Equal([4.0], bounded.Eigenvalues);
+        Assert.Equal(CurvatureKind.Minimum, bounded.Kind);
+        Assert.Equal(0, bounded.GradientNorm, 1e-12);
+        Assert.Equal(1, bounded.HeldByBounds);
+    }
+
+    [Fact]
+    public void UnderBoundsLanczosWorksOnTheFreeCoordinates()
+    {
+        // sum(c * w^2), H = diag(2c); the first ten elements sit on their lower bound 1 with the gradient 2c > 0 pushing
+        // against it, so they are held. c[3] = 0.1 among them would be the smallest eigenvalue (0.2) if it were free.
+        const int n = 1000;
+        var c = Enumerable.Range(0, n).Select(i => 1 + i / (double)n).ToArray();
+        c[3] = 0.1;
+        c[500] = 0.5;
+        c[901] = 10;
+        var w = Enumerable.Range(0, n).Select(i => i < 10 ? 1.0 : Math.Sin(i)).ToArray();
+        var lower = Enumerable.Range(0, n).Select(i => i < 10 ? 1.0 : double.NegativeInfinity).ToArray();
+        var box = new Bounds<double>(lower, Enumerable.Repeat(double.PositiveInfinity, n).ToArray());
+        var compiled = Compile<double>("sum(c * w^2)", Parameter("w", w), Data("c", c));
+        Assert.Equal(0.2, Certifier.Certify(compiled, 200).Eigenvalues[0], 1e-8);
+        var bounded = Certifier.Certify(compiled, 200, box);
+        Assert.Equal("lanczos", bounded.Method);
+        Assert.Equal(10, bounded.HeldByBounds);
+        Assert.Equal(1.0, bounded.Eigenvalues[0], 1e-8);
+        Assert.Equal(20.0, bounded.Eigenvalues[^1], 1e-8);
+        // The projected gradient: the free elements' 2·c·w only.
+        var expected = Math.Sqrt(Enumerable.Range(10, n - 10).Sum(i => Math.Pow(2 * c[i] * w[i], 2)));
+        Assert.Equal(expected, bounded.GradientNorm, 1e-9);
     }
 
     [Fact]
