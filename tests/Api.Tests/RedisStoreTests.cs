@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Autograd.Contracts;
 using Microsoft.AspNetCore.Mvc.Testing;
 
@@ -42,6 +43,29 @@ public sealed class RedisStoreTests(RedisServer redis) : IClassFixture<RedisServ
         var trace = Datasets.Trace(traceB);
         Assert.Equal(iterations.Select(p => p.Value), trace.Select(p => p.Value));
         Assert.Equal(finished.Parameters!["x"].Values, (await Jobs.Get(clientA, job.Id, timeout.Token)).Parameters!["x"].Values);
+    }
+
+    /// <summary>A race and a bounded fit (work that saves no checkpoints) run from the shared queue as they run in memory.</summary>
+    [Fact]
+    public async Task ARaceAndABoundedFitRunFromTheSharedQueueAsInMemory()
+    {
+        using var a = Host();
+        using var b = Host();
+        using var memory = new AutogradApiFactory();
+        using var timeout = Jobs.Timeout(60);
+        var race = Jobs.Tutorial(("optimizer", null), ("maxIterations", 50),
+            ("optimizers", JsonNode.Parse("""[{"type": "sgd", "learningRate": 0.001}, {"type": "adam", "learningRate": 0.05}]""")));
+        var bounded = Jobs.Tutorial(("optimizer", JsonNode.Parse("""{"type": "lbfgs"}""")), ("maxIterations", 50),
+            ("bounds", JsonNode.Parse("""{"x": {"max": [0.5, 2]}}""")));
+        foreach (var request in new[] { race, bounded })
+        {
+            var job = await Jobs.Start(a.CreateClient(), request, timeout.Token);
+            var shared = await Jobs.WaitFor(b.CreateClient(), job.Id, j => j.FinishedAt is not null, timeout.Token);
+            var alone = await Datasets.RunOk(memory.CreateClient(), request, timeout.Token);
+            Assert.True(shared.Status == JobStatus.Succeeded, shared.Message);
+            Assert.Equal(alone.Parameters!["x"].Values, shared.Parameters!["x"].Values);
+            Assert.Equal(alone.Race?.Select(r => (r.Run, r.Rank)), shared.Race?.Select(r => (r.Run, r.Rank)));
+        }
     }
 
     [Fact]

@@ -84,7 +84,7 @@ public sealed class PlaygroundDisplayTests(PlaygroundFactory factory, ITestOutpu
         await Screenshot(page, "playground-race.png");
         // KNOWN, not yet understood: with several traces plotly-cartesian sets one inline style attribute, which the
         // page's CSP blocks (the plots render, as asserted above). Only that violation is tolerated here.
-        Assert.All(errors, e => Assert.True(e.Contains("inline style", StringComparison.Ordinal) || e.Contains("style-src-attr", StringComparison.Ordinal), e));
+        Assert.Empty(errors);
     }
 
     [ChromiumFact]

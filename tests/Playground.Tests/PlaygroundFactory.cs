@@ -40,7 +40,7 @@ public sealed class PlaygroundFactory : WebApplicationFactory<Program>, IAsyncLi
         // Reported as a console error whether or not the browser logs the breach itself.
         await page.AddInitScriptAsync("""
             document.addEventListener("securitypolicyviolation", e =>
-              console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || "inline"} at ${e.sourceFile}:${e.lineNumber}`));
+              console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || "inline"} at ${e.sourceFile}:${e.lineNumber}:${e.columnNumber} ${e.sample}`));
             """);
         var response = await page.GotoAsync(BaseAddress + "/" + fragment);
         var policy = await response!.HeaderValueAsync("content-security-policy");

@@ -17,9 +17,13 @@ public interface IMinimizeWork
 
     MinimizeCompleted Run(JobProgress progress, CancellationToken cancellation);
 
-    /// <summary>Runs from <paramref name="resume"/> (a checkpoint of this same job) if given, offering checkpoints to <paramref name="onCheckpoint"/>.</summary>
+    /// <summary>
+    /// Runs from <paramref name="resume"/> (a checkpoint of this same job) if given, offering checkpoints to
+    /// <paramref name="onCheckpoint"/>. Work that cannot checkpoint (a race) offers none and, never having saved one,
+    /// is never resumed: a worker that takes it over runs it from the start, and its events already logged are kept.
+    /// </summary>
     MinimizeCompleted Run(JobProgress progress, CancellationToken cancellation, MinimizerCheckpoint? resume, CheckpointCallback? onCheckpoint) =>
-        resume is null && onCheckpoint is null ? Run(progress, cancellation) : throw new NotSupportedException("This work cannot be checkpointed.");
+        resume is null ? Run(progress, cancellation) : throw new NotSupportedException("This work cannot resume from a checkpoint.");
     /// <summary>Gives back what the work holds (its compiled formula) when it will not run.</summary>
     void Release();
 }

@@ -111,7 +111,12 @@ public sealed class RedisJobQueue : IJobQueue
         IOptions<ServiceOptions> options, IOptions<MinimizeOptions> minimize, ILogger<RedisJobQueue> log)
     {
         (_redis, _store, _wakeups, _options, _log) = (redis, (RedisJobStore)store, wakeups, options.Value, log);
-        _json = new JsonSerializerOptions(json.Value.SerializerOptions) { NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
+        // Absent optional fields stay absent: the request's converters refuse an explicit null (bounds without a side).
+        _json = new JsonSerializerOptions(json.Value.SerializerOptions)
+        {
+            NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+            DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        };
         var minutes = minimize.Value.FinishedJobTtlMinutes;
         _ttlMilliseconds = (long)(double.IsFinite(minutes) && minutes > 0 ? Math.Min(minutes, 60 * 24 * 365) * 60_000 : 3_600_000);
     }
