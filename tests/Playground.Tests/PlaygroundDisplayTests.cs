@@ -82,9 +82,7 @@ public sealed class PlaygroundDisplayTests(PlaygroundFactory factory, ITestOutpu
         Assert.StartsWith("1. lbfgs", ranking[0]);
         Assert.Equal(["■ sgd", "■ adam", "■ lbfgs"], await page.Locator("#race-legend span").AllTextContentsAsync());
         await Screenshot(page, "playground-race.png");
-        // KNOWN, not yet understood: with several traces plotly-cartesian sets one inline style attribute, which the
-        // page's CSP blocks (the plots render, as asserted above). Only that violation is tolerated here.
-        Assert.Empty(errors);
+        Assert.True(errors.Count == 0, string.Join("\n", errors));
     }
 
     [ChromiumFact]

@@ -85,7 +85,8 @@ export function drawLoss(run, shown) {
   })), {
     margin: { t: 30, r: 10 }, showlegend: false,
     xaxis: { title: { text: "iteration" }, range: last > first ? [first, last] : undefined },
-    yaxis: { title: { text: plotlyText(view.title) }, type: view.type, range: view.range },
+    // "e" (1e-5), not plotly's default superscripts on log axes, which it styles by an inline attribute the CSP refuses.
+    yaxis: { title: { text: plotlyText(view.title) }, type: view.type, range: view.range, exponentformat: "e" },
   }, { responsive: true });
 }
 
@@ -128,7 +129,7 @@ export function drawContour(run, shown, view, { onProblem, redraw }) {
   }
   run.drawnSurface = surface;
   const layout = { margin: { t: 30, r: 10 }, showlegend: false,
-    xaxis: { title: { text: plotlyText(view.x) } }, yaxis: { title: { text: plotlyText(view.y) } },
+    xaxis: { title: { text: plotlyText(view.x) }, exponentformat: "e" }, yaxis: { title: { text: plotlyText(view.y) }, exponentformat: "e" },
     shapes: boundsBox(run.bounds, view, surface?.box ?? boxAround(full, 0.5)) };
   // A box's open sides lie beyond the plotted area: fix the axes to it, so that they do not widen it.
   if (layout.shapes.length > 0 && surface) {
