@@ -54,6 +54,25 @@ public sealed class SharedQueueTests(RedisServer redis) : IClassFixture<RedisSer
         return body.ToJsonString();
     }
 
+    /// <summary>A queued job whose stored spec no worker can read fails, with the reason, instead of being claimed forever.</summary>
+    [Fact]
+    public async Task AJobWhoseStoredSpecCannotBeReadFailsAndSaysWhy()
+    {
+        using var timeout = Jobs.Timeout(60);
+        using var api = Host("api");
+        var client = api.CreateClient();
+        var job = await Jobs.Start(client, Fit("""{"type": "sgd", "learningRate": 0.1}""", 10), timeout.Token);
+        using var connection = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
+        await connection.GetDatabase().StringSetAsync("autograd:spec:" + job.Id, "{\"id\": 12, not json");
+
+        using var worker = Started(Host("worker"));
+        var failed = await Jobs.WaitFor(client, job.Id, j => j.FinishedAt is not null, timeout.Token);
+        Assert.Equal(JobStatus.Failed, failed.Status);
+        Assert.Contains("stored description could not be read back", failed.Message);
+        var events = await Jobs.ReadAll(client, job.Id, timeout.Token);
+        Assert.Equal(JobStatus.Failed, events[^1].Completed.Status);
+    }
+
     [Fact]
     public async Task TwoApiHostsAndTwoWorkersShareJobsStreamsAndCancellation()
     {

@@ -44,7 +44,8 @@ public interface IJobQueue
 }
 
 /// <summary>A worker's hold on a job: the job, the epoch of this claim, its checkpoint if a previous holder saved one.</summary>
-public sealed record JobClaim(string EntryId, MinimizeSpec Spec, long Epoch, MinimizerCheckpoint? Checkpoint);
+/// <param name="Unreadable">Why the stored spec could not be read back (then <paramref name="Spec"/> holds only the id): the claimant fails the job.</param>
+public sealed record JobClaim(string EntryId, MinimizeSpec Spec, long Epoch, MinimizerCheckpoint? Checkpoint, string? Unreadable = null);
 
 public enum LeaseState { Held, Lost, Cancelled }
 

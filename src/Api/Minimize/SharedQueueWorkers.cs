@@ -57,6 +57,15 @@ public sealed class SharedQueueWorkers(SharedQueue shared, MinimizeTranslator tr
     void Run(IJobQueue queue, string worker, JobClaim claim, CancellationToken stopping)
     {
         var spec = claim.Spec;
+        if (claim.Unreadable is { } reason)
+        {
+            lifecycle.FinishedUnder(queue, claim, "", new MinimizeCompleted
+            {
+                Status = JobStatus.Failed, StopReason = StopReasonCode.Error, Converged = false, Iterations = 0,
+                Message = $"The job could not be started: its stored description could not be read back ({reason}).",
+            });
+            return;
+        }
         MinimizeTranslation translation;
         try
         {

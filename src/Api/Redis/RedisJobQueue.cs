@@ -192,8 +192,19 @@ public sealed class RedisJobQueue : IJobQueue
             database.StreamDelete(Stream, [entry.Id]);
             return null;
         }
+        MinimizeSpec read;
+        try
+        {
+            read = JsonSerializer.Deserialize<MinimizeSpec>((byte[])spec!, _json)!;
+        }
+        catch (JsonException e)
+        {
+            // A spec no worker can read would otherwise be claimed again after every lease, forever.
+            _log.LogError(e, "Job {JobId}: its stored spec cannot be read", id);
+            return new JobClaim(entry.Id.ToString(), new MinimizeSpec(id, null, new MinimizeRequest(), DateTimeOffset.UnixEpoch), epoch, null, e.Message);
+        }
         var checkpoint = database.StringGet(CheckpointKey(id));
-        return new JobClaim(entry.Id.ToString(), JsonSerializer.Deserialize<MinimizeSpec>((byte[])spec!, _json)!, epoch,
+        return new JobClaim(entry.Id.ToString(), read, epoch,
             checkpoint.IsNull ? null : JsonSerializer.Deserialize<MinimizerCheckpoint>((byte[])checkpoint!, _json));
     }
 
