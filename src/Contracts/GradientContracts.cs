@@ -24,8 +24,8 @@ public sealed record GradientRequest
     /// <summary>Fixed values by name: a number or an array of numbers. Not differentiated.</summary>
     public Dictionary<string, NumberOrVector>? Constants { get; init; }
 
-    /// <summary>Data columns by name, all of the same length. Not differentiated.</summary>
-    public Dictionary<string, double[]>? Data { get; init; }
+    /// <summary>Data by name: columns (arrays of numbers) and matrices (arrays of rows, e.g. a design matrix X), all with the same number of rows. Not differentiated.</summary>
+    public Dictionary<string, NumberOrVector>? Data { get; init; }
 
     /// <summary>The id of a stored dataset (POST /datasets) whose columns the formula may use; instead of <c>data</c>.</summary>
     public string? Dataset { get; init; }

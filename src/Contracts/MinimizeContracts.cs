@@ -44,8 +44,8 @@ public sealed record MinimizeRequest
     /// <summary>Fixed values by name.</summary>
     public Dictionary<string, NumberOrVector>? Constants { get; init; }
 
-    /// <summary>Data columns by name, all of the same length.</summary>
-    public Dictionary<string, double[]>? Data { get; init; }
+    /// <summary>Data by name: columns (arrays of numbers) and matrices (arrays of rows, e.g. a design matrix X), all with the same number of rows.</summary>
+    public Dictionary<string, NumberOrVector>? Data { get; init; }
 
     /// <summary><c>float64</c> (default) or <c>float32</c>.</summary>
     public DType Dtype { get; init; } = DType.Float64;

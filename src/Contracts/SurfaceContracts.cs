@@ -9,8 +9,8 @@ public sealed record SurfaceRequest
     public Dictionary<string, NumberOrVector>? Parameters { get; init; }
     /// <summary>Fixed values by name.</summary>
     public Dictionary<string, NumberOrVector>? Constants { get; init; }
-    /// <summary>Data columns by name.</summary>
-    public Dictionary<string, double[]>? Data { get; init; }
+    /// <summary>Data by name: columns (arrays of numbers) and matrices (arrays of rows), all with the same number of rows.</summary>
+    public Dictionary<string, NumberOrVector>? Data { get; init; }
     /// <summary>A stored dataset instead of data.</summary>
     public string? Dataset { get; init; }
     /// <summary>float64 (default) or float32.</summary>

@@ -48,7 +48,7 @@ public sealed class GuardTests(AutogradApiFactory factory) : IClassFixture<Autog
         var request = new MinimizeRequest
         {
             Model = "b*x", Target = "y", Loss = "mse",
-            Data = new() { ["x"] = [1, 1, 1e200], ["y"] = [2, 2, 2] },
+            Data = new() { ["x"] = new double[] { 1, 1, 1e200 }, ["y"] = new double[] { 2, 2, 2 } },
             Parameters = new() { ["b"] = 0.0 },
             Optimizer = new OptimizerRequest { Type = "sgd", LearningRate = 1 },
             BatchSize = 1,

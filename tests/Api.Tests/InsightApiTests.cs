@@ -26,7 +26,7 @@ public sealed class InsightApiTests(AutogradApiFactory factory) : IClassFixture<
         {
             Expression = "sum(w^2 * d) + abs(b) + max(w[1], 0.5)",
             Parameters = new() { ["w"] = new[] { 0.5, -1.5 }, ["b"] = 0.0 },
-            Data = new() { ["d"] = [2.0, 3.0] },
+            Data = new() { ["d"] = new[] { 2.0, 3.0 } },
             Check = true,
         };
         var (response, _) = await Api.PostOk(_client, request);
@@ -131,7 +131,7 @@ public sealed class SymbolicApiTests(AutogradApiFactory factory) : IClassFixture
         {
             Expression = "r = y - (b0 + b1*x); mean(r^2) + 0.1*sum(w^2) + w[2]*b0",
             Parameters = new() { ["b0"] = 0.5, ["b1"] = 2.0, ["w"] = new[] { 0.3, -0.7 } },
-            Data = new() { ["x"] = [1.0, 2, 3], ["y"] = [2.0, 3.5, 4] },
+            Data = new() { ["x"] = new[] { 1.0, 2, 3 }, ["y"] = new[] { 2.0, 3.5, 4 } },
             Symbolic = true,
         };
         var (response, _) = await Api.PostOk(_client, request);

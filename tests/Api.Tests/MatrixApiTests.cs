@@ -51,6 +51,63 @@ public sealed class MatrixApiTests(AutogradApiFactory factory) : IClassFixture<A
         Assert.Equal(3, raw.GetProperty("gradient").GetProperty("W")[0].GetArrayLength());
     }
 
+    /// <summary>Rows of x1 and x2, and the same numbers as a data matrix of two columns.</summary>
+    static (double[] X1, double[] X2, double[] Y, string Rows) NetworkData(int n)
+    {
+        var x1 = Enumerable.Range(0, n).Select(i => Math.Sin(0.7 * i)).ToArray();
+        var x2 = Enumerable.Range(0, n).Select(i => Math.Cos(1.3 * i) * 0.5).ToArray();
+        var y = x1.Zip(x2, (a, b) => Math.Tanh(a - 2 * b) + 0.1 * a * b).ToArray();
+        var rows = "[" + string.Join(", ", x1.Zip(x2, (a, b) => $"[{a.ToString("R", CultureInfo.InvariantCulture)}, {b.ToString("R", CultureInfo.InvariantCulture)}]")) + "]";
+        return (x1, x2, y, rows);
+    }
+
+    const string NetworkParameters = """
+        "W1": [[0.9, -0.6, 0.4, 1.1], [0.5, 0.8, -1.0, 0.2]], "b1": [0.1, -0.1, 0.2, 0], "w2": [0.3, -0.4, 0.5, -0.2], "b2": 0.05
+        """;
+
+    [Fact]
+    public async Task Inline_data_may_be_a_matrix_whose_rows_are_the_datas_rows()
+    {
+        // The same network over cbind(x1, x2) and over X given as rows: the same numbers in the same order, so the same bits.
+        var (x1, x2, y, rows) = NetworkData(37);
+        using var columns = await Api.PostRaw(_client, $$$"""
+            {"expression": "mean((y - (relu(cbind(x1, x2) %*% W1 + b1) %*% w2 + b2))^2)", "parameters": { {{{NetworkParameters}}} },
+             "data": {"x1": {{{Api.Numbers(x1)}}}, "x2": {{{Api.Numbers(x2)}}}, "y": {{{Api.Numbers(y)}}}}}
+            """);
+        using var matrix = await Api.PostRaw(_client, $$$"""
+            {"expression": "mean((y - (relu(X %*% W1 + b1) %*% w2 + b2))^2)", "parameters": { {{{NetworkParameters}}} },
+             "data": {"X": {{{rows}}}, "y": {{{Api.Numbers(y)}}}}}
+            """);
+        var (byColumns, _) = await Api.ReadOk(columns);
+        var (byMatrix, _) = await Api.ReadOk(matrix);
+        Assert.Equal(byColumns.Value, byMatrix.Value);
+        foreach (var name in new[] { "W1", "b1", "w2", "b2" })
+            Assert.Equal(byColumns.Gradient[name].Values, byMatrix.Gradient[name].Values);
+
+        // Mini-batches gather whole rows of X as they gather x1 and x2.
+        using var timeout = Jobs.Timeout();
+        string Job(string expression, string data) => $$$"""
+            {"expression": "{{{expression}}}", "parameters": { {{{NetworkParameters}}} }, "data": {{{data}}},
+             "optimizer": {"type": "adam", "learningRate": 0.01}, "maxIterations": 40, "batchSize": 8, "shuffle": true, "seed": 3}
+            """;
+        var jobByColumns = await Datasets.RunOk(_client, Job("mean((y - (relu(cbind(x1, x2) %*% W1 + b1) %*% w2 + b2))^2)",
+            $$$"""{"x1": {{{Api.Numbers(x1)}}}, "x2": {{{Api.Numbers(x2)}}}, "y": {{{Api.Numbers(y)}}}}"""), timeout.Token);
+        var jobByMatrix = await Datasets.RunOk(_client, Job("mean((y - (relu(X %*% W1 + b1) %*% w2 + b2))^2)",
+            $$$"""{"X": {{{rows}}}, "y": {{{Api.Numbers(y)}}}}"""), timeout.Token);
+        Assert.Equal(jobByColumns.Parameters!["W1"].Values, jobByMatrix.Parameters!["W1"].Values);
+        Assert.Equal(jobByColumns.Value, jobByMatrix.Value);
+    }
+
+    [Theory]
+    [InlineData("""{"X": [[1, 2], [3, 4], [5, 6]], "y": [1, 2]}""", "unequal-data-columns", "data.y")]
+    [InlineData("""{"X": [[1, 2], [3, 4]], "y": 2}""", "invalid-input", "data.y")]
+    public async Task A_data_matrix_must_match_the_other_columns_rows(string data, string code, string field)
+    {
+        var problem = await Api.PostProblem(_client,
+            $$"""{"expression": "sum((y - X %*% w)^2)", "parameters": {"w": [0, 0]}, "data": {{data}}}""", 400, code);
+        Assert.Equal(field, problem.GetProperty("field").GetString());
+    }
+
     [Fact]
     public async Task Initialisers_are_deterministic_and_follow_their_distribution()
     {

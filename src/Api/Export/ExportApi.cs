@@ -139,7 +139,7 @@ public static class ExportApi
             throw Unsupported(language, "Bounded jobs cannot be exported yet: torch.optim has no box constraints, and the export does not write scipy's L-BFGS-B bounds.", ["bounds"]);
 
         var formula = Formula.Parse(recipe.Expression, limits.FormulaLimits);
-        var matrices = (request.Parameters ?? []).Concat(request.Constants ?? []).Where(v => v.Value.IsMatrix).Select(v => v.Key)
+        var matrices = (request.Parameters ?? []).Concat(request.Constants ?? []).Concat(request.Data ?? []).Where(v => v.Value.IsMatrix).Select(v => v.Key)
             .Concat(request.Features is null ? [] : ["features"])
             .Concat(formula.Nodes.Any(n => n.Kind == SyntaxKind.Binary && n.Text == "%*%") ? ["%*%"] : []).ToList();
         if (matrices.Count > 0)
@@ -179,7 +179,7 @@ public static class ExportApi
         var request = recipe.Request;
         var bound = new HashSet<string>((request.Parameters?.Keys ?? Enumerable.Empty<string>()).Concat(request.Constants?.Keys ?? Enumerable.Empty<string>()), StringComparer.Ordinal);
         if (request.Data is { } data)
-            return data.Where(c => formula.Names.Contains(c.Key) && !bound.Contains(c.Key)).Select(c => (c.Key, c.Value)).ToList();
+            return data.Where(c => formula.Names.Contains(c.Key) && !bound.Contains(c.Key)).Select(c => (c.Key, c.Value.Values)).ToList();
         if (request.Dataset is not { } id) return [];
         var dataset = await datasets.FindAsync(id, owner)
             ?? throw new ProblemException(410, "dataset-gone", "The job's dataset is gone",

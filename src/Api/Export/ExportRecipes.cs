@@ -24,7 +24,7 @@ public sealed class ExportRecipes(MemoryBudget budget, IOptions<MinimizeOptions>
     public void Remember(MinimizeJob job, MinimizeRequest request, string? owner)
     {
         var bytes = 256 + (request.Expression?.Length ?? 0) * 2L + job.Expression.Length * 2L
-            + (request.Data?.Values.Sum(c => (long)c.Length * sizeof(double)) ?? 0)
+            + (request.Data?.Values.Sum(c => (long)c.Values.Length * sizeof(double)) ?? 0)
             + (request.Parameters?.Values.Sum(p => (long)p.Values.Length * sizeof(double)) ?? 0)
             + (request.Constants?.Values.Sum(p => (long)p.Values.Length * sizeof(double)) ?? 0);
         if (!budget.TryReserve(bytes)) return;

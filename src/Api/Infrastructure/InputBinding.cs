@@ -30,7 +30,7 @@ public static partial class InputBinding
     public static bool IsValidName(string name) => NamePattern().IsMatch(name);
 
     public static BoundInputs Bind(Dictionary<string, NumberOrVector>? parameters, Dictionary<string, NumberOrVector>? constants,
-        Dictionary<string, double[]>? data, ServiceLimits limits, DType dtype = DType.Float64)
+        Dictionary<string, NumberOrVector>? data, ServiceLimits limits, DType dtype = DType.Float64)
     {
         if (parameters is null)
             throw Problems.Invalid("parameters", "'parameters' is required: an object mapping each name to a number or an array of numbers, e.g. {\"x\": [-1, 1]}.");
@@ -56,18 +56,24 @@ public static partial class InputBinding
         }
 
         string? firstColumn = null;
+        var firstRows = 0;
         foreach (var (name, column) in data ?? [])
         {
             if (column is null) throw Problems.Invalid($"data.{name}", $"Data column '{name}' is null; give an array of numbers.");
-            if (column.Length > limits.MaxDataRows)
+            if (column.IsScalar)
+                throw Problems.Invalid($"data.{name}", $"Data '{name}' is one number; data is a column (an array of numbers, one per row) or a matrix (an array of rows). A single number is a constant.");
+            // A matrix of data is rows of features: its rows are the data's rows.
+            var rows = column.IsMatrix ? column.Values.Length / column.Columns : column.Values.Length;
+            var what = column.IsMatrix ? "Data matrix" : "Data column";
+            if (column.Values.Length > limits.MaxDataRows)
                 throw Problems.TooLarge("too-many-rows", $"data.{name}",
-                    $"Data column '{name}' has {column.Length:N0} rows; the limit is {limits.MaxDataRows:N0}.");
-            if (firstColumn is not null && column.Length != data![firstColumn].Length)
+                    $"{what} '{name}' has {column.Values.Length:N0} values; the limit is {limits.MaxDataRows:N0}.");
+            if (firstColumn is not null && rows != firstRows)
                 throw new ProblemException(400, "unequal-data-columns", "Data columns differ in length",
-                    $"Data column '{name}' has {column.Length:N0} rows but '{firstColumn}' has {data[firstColumn].Length:N0}; all columns must have the same length.",
+                    $"{what} '{name}' has {rows:N0} rows but '{firstColumn}' has {firstRows:N0}; all columns and matrices of data must have the same number of rows.",
                     new Dictionary<string, object?> { ["field"] = $"data.{name}" });
-            firstColumn ??= name;
-            Add(name, "data", InputKind.Data, column, isScalar: false);
+            (firstColumn, firstRows) = firstColumn is null ? (name, rows) : (firstColumn, firstRows);
+            Add(name, "data", InputKind.Data, column.Values, isScalar: false, column.Columns);
         }
         return new BoundInputs(specs, values);
 

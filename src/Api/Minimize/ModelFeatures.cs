@@ -22,7 +22,7 @@ public static class ModelFeatures
     };
 
     /// <summary>Binds the request's inputs as <see cref="InputBinding.Bind"/> does, then X when features are given.</summary>
-    public static BoundInputs Bind(MinimizeRequest request, string? target, Formula formula, Dictionary<string, double[]>? data, ServiceLimits limits)
+    public static BoundInputs Bind(MinimizeRequest request, string? target, Formula formula, Dictionary<string, NumberOrVector>? data, ServiceLimits limits)
     {
         var inputs = InputBinding.Bind(request.Parameters, request.Constants, data, limits, request.Dtype);
         if (request.Features is not { } features) return inputs;
@@ -48,14 +48,16 @@ public static class ModelFeatures
                 throw Problems.Invalid(field, $"'{names[i]}' is the target; a model cannot take its target as a feature.");
             if (!seen.Add(names[i]))
                 throw Problems.Invalid(field, $"'{names[i]}' is listed twice.");
+            if (data[names[i]].IsMatrix)
+                throw Problems.Invalid(field, $"'{names[i]}' is a data matrix; features are columns (a matrix of data is already a design matrix: use it as it is).");
         }
-        var rows = data[names[0]].Length;
+        var rows = data[names[0]].Values.Length;
         var columns = names.Length;
         var matrix = new double[(long)rows * columns > Array.MaxLength ? throw Problems.TooLarge("too-many-rows", "features",
             $"X would hold {(long)rows * columns:N0} numbers, more than one array can.") : rows * columns];
         for (var j = 0; j < columns; j++)
         {
-            var column = data[names[j]];
+            var column = data[names[j]].Values;
             for (var i = 0; i < rows; i++) matrix[i * columns + j] = column[i];
         }
         // Feature columns the formula does not name on their own are left out: X holds their numbers.
