@@ -56,7 +56,7 @@ public static class ExportApi
     }
 
     public static async Task<Results<ContentHttpResult, ProblemHttpResult>> ExportMinimizeJob(string id, string? lang, int? run,
-        HttpContext context, MinimizeJobs jobs, ExportRecipes recipes, IDatasetStore datasets, IOptions<ServiceLimits> limits,
+        HttpContext context, MinimizeJobs jobs, ExportRecipes recipes, IJobQueue queue, IDatasetStore datasets, IOptions<ServiceLimits> limits,
         IOptions<JsonOptions> json)
     {
         try
@@ -65,7 +65,7 @@ public static class ExportApi
                 throw new ProblemException(400, "unknown-export-language", "Unknown export language",
                     $"lang must be one of {string.Join(", ", Languages.Keys)}, not '{Problems.Clip(lang ?? "")}'.",
                     new Dictionary<string, object?> { ["field"] = "lang" });
-            var (job, recipe) = await Find(id, context, jobs, recipes);
+            var (job, recipe) = await Find(id, context, jobs, recipes, queue);
             var plan = await Plan(job, recipe, language, run, context.Owner(), datasets, limits.Value, json.Value.SerializerOptions);
             var script = language == ExportLanguage.RTorch ? RTorchScript.Write(plan) : PythonScripts.Write(plan);
             context.Response.Headers.ContentDisposition = $"inline; filename=\"job-{id}.{(language == ExportLanguage.RTorch ? "R" : "py")}\"";
@@ -78,11 +78,11 @@ public static class ExportApi
     }
 
     public static async Task<Results<ContentHttpResult, ProblemHttpResult>> ExportMinimizeData(string id, HttpContext context,
-        MinimizeJobs jobs, ExportRecipes recipes, IDatasetStore datasets, IOptions<ServiceLimits> limits)
+        MinimizeJobs jobs, ExportRecipes recipes, IJobQueue queue, IDatasetStore datasets, IOptions<ServiceLimits> limits)
     {
         try
         {
-            var (_, recipe) = await Find(id, context, jobs, recipes);
+            var (_, recipe) = await Find(id, context, jobs, recipes, queue);
             var formula = Formula.Parse(recipe.Expression, limits.Value.FormulaLimits);
             var columns = await DataOf(recipe, formula, context.Owner(), datasets);
             var csv = new StringBuilder(string.Join(",", columns.Select(c => c.Name))).Append('\n');
@@ -97,15 +97,18 @@ public static class ExportApi
         }
     }
 
-    static async Task<(MinimizeJob Job, ExportRecipe Recipe)> Find(string id, HttpContext context, MinimizeJobs jobs, ExportRecipes recipes)
+    /// <summary>The job and its request: kept by the process that accepted it, or with the job in the shared store (any replica).</summary>
+    static async Task<(MinimizeJob Job, ExportRecipe Recipe)> Find(string id, HttpContext context, MinimizeJobs jobs, ExportRecipes recipes, IJobQueue queue)
     {
-        var job = await jobs.Store.FindAsync(id, context.Owner())
+        var owner = context.Owner();
+        var job = await jobs.Store.FindAsync(id, owner)
             ?? throw new ProblemException(404, "job-not-found", "No such job",
                 $"There is no job '{id}'; it may never have existed or may have expired. GET /minimize lists recent jobs.",
                 new Dictionary<string, object?> { ["jobId"] = id });
-        var recipe = recipes.Find(id, context.Owner())
+        var recipe = recipes.Find(id, owner)
+            ?? (await queue.FindSpecAsync(id) is { } spec && spec.Owner == owner ? new ExportRecipe(id, owner, job.Expression, spec.Request, 0) : null)
             ?? throw new ProblemException(410, "export-unavailable", "The job's request is no longer held",
-                $"Job '{id}' exists, but the request it was started with is no longer held here (it is kept for the most recent jobs, by the instance that accepted them, within the memory budget): start it again to export it.",
+                $"Job '{id}' exists, but the request it was started with is no longer held (it is kept for the most recent jobs within the memory budget, or with the job in the shared store): start it again to export it.",
                 new Dictionary<string, object?> { ["jobId"] = id });
         return (job, recipe);
     }

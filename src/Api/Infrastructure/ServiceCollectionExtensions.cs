@@ -44,9 +44,8 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<MinimizeJobs>();
         services.AddSingleton<Export.ExportRecipes>();
         services.AddOptions<ServiceOptions>().BindConfiguration(ServiceOptions.Section);
-        services.AddHostedService<SharedQueueWorkers>();
+        services.AddHostedService<JobWorkers>();
         services.AddSingleton<StreamMetrics>();
-        services.AddHostedService<MinimizeWorkers>();
         services.AddHostedService<JobRetention>();
         return builder;
     }

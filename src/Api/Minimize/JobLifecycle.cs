@@ -20,13 +20,12 @@ public sealed class JobLifecycle(IJobStore store, TimeProvider clock, ServiceMet
     /// <summary>Records a job accepted and waiting for a worker.</summary>
     public ValueTask QueuedAsync(MinimizeJob job, string? owner) => store.AddAsync(job, owner);
 
-    /// <summary>Records that a worker started the job; returns when.</summary>
-    public DateTimeOffset Running(string id)
+    /// <summary>Records that the worker holding <paramref name="claim"/> started the job (nothing if the claim was superseded).</summary>
+    public void Running(IJobQueue queue, JobClaim claim)
     {
         var started = clock.GetUtcNow();
         // A job resumed by another worker keeps the time it first started.
-        store.Update(id, j => j with { Status = JobStatus.Running, StartedAt = j.StartedAt ?? started });
-        return started;
+        queue.UpdateRecord(claim, j => j with { Status = JobStatus.Running, StartedAt = j.StartedAt ?? started });
     }
 
     /// <summary>The completion of a job that ended before a worker ran it: built here only.</summary>
@@ -47,7 +46,7 @@ public sealed class JobLifecycle(IJobStore store, TimeProvider clock, ServiceMet
     }
 
     /// <summary>
-    /// Records the end of a job run from the shared queue, atomically with its completed event and only while
+    /// Records the end of a job run from the queue, atomically with its completed event and only while
     /// <paramref name="claim"/> holds it; false if another worker's claim superseded it (nothing was written).
     /// </summary>
     public bool FinishedUnder(IJobQueue queue, JobClaim claim, string optimizer, MinimizeCompleted completed)
@@ -56,6 +55,7 @@ public sealed class JobLifecycle(IJobStore store, TimeProvider clock, ServiceMet
         var (frame, offset) = JobProgress.Frame(EventKind.Completed, EventStreamResult.CompletedId, completed, _json);
         if (!queue.Complete(claim, job => Ended(job, completed, clock.GetUtcNow(), out seconds), frame, offset)) return false;
         metrics.Finished(optimizer, completed.StopReason, completed.Iterations, seconds);
+        store.Prune();
         return true;
     }
 

@@ -14,8 +14,11 @@ public sealed class JobProgress
 {
     static readonly TimeSpan SnapshotInterval = TimeSpan.FromMilliseconds(200);
 
+    /// <summary>Applies a change to the job's record; false if it was refused (the writer's claim on the job was superseded).</summary>
+    public delegate bool RecordChange(Func<MinimizeJob, MinimizeJob> change);
+
     readonly string _jobId;
-    readonly IJobStore _store;
+    readonly RecordChange _update;
     readonly IEventLog _log;
     readonly int _maxEvents;
     readonly long _maxBytes;
@@ -34,10 +37,10 @@ public sealed class JobProgress
     JobProgress? _parent;
     bool _sparser;
 
-    public JobProgress(string jobId, IJobStore store, IEventLog log, int recordEvery, int maxEvents, long maxBytes, TimeProvider clock,
+    public JobProgress(string jobId, RecordChange update, IEventLog log, int recordEvery, int maxEvents, long maxBytes, TimeProvider clock,
         JsonSerializerOptions json)
     {
-        (_jobId, _store, _log, _maxEvents, _maxBytes, _clock, _json) = (jobId, store, log, maxEvents, maxBytes, clock, json);
+        (_jobId, _update, _log, _maxEvents, _maxBytes, _clock, _json) = (jobId, update, log, maxEvents, maxBytes, clock, json);
         RecordEvery = recordEvery;
         _writer = new Utf8JsonWriter(_frame, new JsonWriterOptions { SkipValidation = true });
     }
@@ -54,7 +57,7 @@ public sealed class JobProgress
     /// thin what is written (thinning by id would drop whole runs); it records half as often each time instead.
     /// </summary>
     public JobProgress Lane(int run, int runs, string label) =>
-        new(_jobId, _store, _log, RecordEvery, Math.Max(1, _maxEvents / runs), _maxBytes, _clock, _json)
+        new(_jobId, _update, _log, RecordEvery, Math.Max(1, _maxEvents / runs), _maxBytes, _clock, _json)
         {
             _run = run, _runs = runs, _parent = this, Label = label,
         };
@@ -105,11 +108,11 @@ public sealed class JobProgress
         if (_parent is not null)
         {
             // A race's status shows how far its runs got, not one run's point.
-            _store.Update(_jobId, job => job with { Iteration = Math.Max(job.Iteration, iteration), RecordedIterations = _parent._recorded });
+            _update(job => job with { Iteration = Math.Max(job.Iteration, iteration), RecordedIterations = _parent._recorded });
             return;
         }
         var current = parameters?.Invoke();
-        _store.Update(_jobId, job => job with
+        _update(job => job with
         {
             Iteration = iteration,
             Value = double.IsFinite(value) ? value : job.Value,
@@ -122,7 +125,7 @@ public sealed class JobProgress
 
     /// <summary>Brings the counts of recorded iterations in the status up to date; called when the job ends.</summary>
     public void Flush() =>
-        _store.Update(_jobId, job => job with { RecordEvery = RecordEvery, RecordedIterations = _recorded });
+        _update(job => job with { RecordEvery = RecordEvery, RecordedIterations = _recorded });
 
     public bool SnapshotDue => _clock.GetElapsedTime(_lastSnapshot) >= SnapshotInterval;
 
@@ -133,7 +136,7 @@ public sealed class JobProgress
         _sparser = true;
         var message = $"Run {_run} ('{Label}') reached its share of the job's cap of {_maxEvents * _runs:N0} recorded iterations or {_maxBytes:N0} bytes of events: from now on it records half as often each time it records (every {RecordEvery}th iteration now); what it recorded stays.";
         AppendJson(_log, EventKind.Decimated, null, new MinimizeDecimated { RecordEvery = RecordEvery, Message = message }, _json);
-        _store.Update(_jobId, job => job with { Decimated = true });
+        _update(job => job with { Decimated = true });
     }
 
     void Thin()
@@ -143,7 +146,7 @@ public sealed class JobProgress
         _recorded = _log.IterationCount;
         var message = $"The job reached its cap of {_maxEvents:N0} recorded iterations or {_maxBytes:N0} bytes of events: only every {RecordEvery}th iteration (and the first) is kept from now on, and older ones were thinned to match.";
         AppendJson(_log, EventKind.Decimated, null, new MinimizeDecimated { RecordEvery = RecordEvery, Message = message }, _json);
-        _store.Update(_jobId, job => job with { Decimated = true, RecordEvery = RecordEvery, RecordedIterations = _recorded });
+        _update(job => job with { Decimated = true, RecordEvery = RecordEvery, RecordedIterations = _recorded });
     }
 
     /// <summary>Appends an event whose data is a contract serialised as JSON: the rare events (decimated, completed).</summary>

@@ -8,8 +8,8 @@ using Microsoft.Extensions.Options;
 
 namespace Autograd.Api.Minimize;
 
-/// <summary>The worker's part: runs one claimed job with its progress, trace and caps, and hands its end to <see cref="JobLifecycle"/>.</summary>
-public sealed class JobRunner(JobLifecycle lifecycle, IOptions<MinimizeOptions> options, TimeProvider clock, IOptions<JsonOptions> json,
+/// <summary>The worker's part: runs one claimed job with its progress, trace and caps, and says how it ended.</summary>
+public sealed class JobRunner(IOptions<MinimizeOptions> options, TimeProvider clock, IOptions<JsonOptions> json,
     ILogger<JobRunner> log, IHostApplicationLifetime lifetime)
 {
     readonly MinimizeOptions _options = options.Value;
@@ -19,34 +19,15 @@ public sealed class JobRunner(JobLifecycle lifecycle, IOptions<MinimizeOptions> 
     /// <summary>Jobs running in this process now.</summary>
     public int Running => Volatile.Read(ref _running);
 
-    public void Execute(QueuedJob job)
-    {
-        var store = lifecycle.Store;
-        var stopping = lifetime.ApplicationStopping;
-        var events = store.Events(job.Id);
-        if (events is null || job.Cancellation.IsCancellationRequested)
-        {
-            job.Work.Release();
-            job.Forget();
-            lifecycle.Finished(job.Id, job.Optimizer, JobLifecycle.CancelledBeforeStart(stopping.IsCancellationRequested));
-            return;
-        }
-        var started = lifecycle.Running(job.Id);
-        var completed = Run(job.Id, job.Work, job.Optimizer, job.RecordEvery, job.WallCapBinds, job.Parent, events, job.Cancellation.Token,
-            null, null, job.Forget);
-        lifecycle.Finished(job.Id, job.Optimizer, completed);
-        log.LogInformation("Job {JobId} {Status} after {Iterations} iterations in {Seconds:0.000} s: {StopReason}",
-            job.Id, completed.Status, completed.Iterations, (clock.GetUtcNow() - started).TotalSeconds, completed.StopReason);
-    }
-
     /// <summary>
     /// Runs the work with its progress, trace and the service's caps, and says how it ended; <paramref name="ended"/> is
     /// called once the work has stopped, before the end is reported anywhere.
     /// </summary>
+    /// <param name="updateRecord">Writes the job's progress to its record (refused once the worker's claim was superseded).</param>
     public MinimizeCompleted Run(string id, IMinimizeWork work, string optimizer, int recordEvery, bool wallCapBinds, ActivityContext parent,
-        IEventLog events, CancellationToken cancellation, MinimizerCheckpoint? resume, CheckpointCallback? onCheckpoint, Action ended)
+        IEventLog events, JobProgress.RecordChange updateRecord, CancellationToken cancellation, MinimizerCheckpoint? resume,
+        CheckpointCallback? onCheckpoint, Action ended)
     {
-        var store = lifecycle.Store;
         var stopping = lifetime.ApplicationStopping;
         Interlocked.Increment(ref _running);
         var activity = Telemetry.Source.StartActivity("autograd.job", ActivityKind.Internal, parent);
@@ -55,7 +36,7 @@ public sealed class JobRunner(JobLifecycle lifecycle, IOptions<MinimizeOptions> 
         // The cap on recorded iterations also bounds the numbers they hold, so that a job over many parameters
         // cannot fill memory with its trace.
         var maxEvents = (int)Math.Clamp(_options.MaxEventValuesPerJob / work.ValuesPerRecord, 100, _options.MaxEventsPerJob);
-        var progress = new JobProgress(id, store, events, recordEvery, maxEvents, _options.MaxEventBytesPerJob, clock, _json);
+        var progress = new JobProgress(id, updateRecord, events, recordEvery, maxEvents, _options.MaxEventBytesPerJob, clock, _json);
         MinimizeCompleted completed;
         try
         {

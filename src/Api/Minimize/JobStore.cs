@@ -60,6 +60,7 @@ public sealed class InMemoryJobStore : IJobStore
     readonly TimeProvider _clock;
     readonly MemoryBudget _budget;
     readonly ILogger<InMemoryJobStore> _log;
+    readonly ConcurrentBag<Action<string>> _cancellationHandlers = [];
 
     public InMemoryJobStore(IOptions<MinimizeOptions> options, TimeProvider clock, MemoryBudget budget, ILogger<InMemoryJobStore> log)
     {
@@ -95,14 +96,13 @@ public sealed class InMemoryJobStore : IJobStore
         return ValueTask.CompletedTask;
     }
 
-    /// <summary>One process holds every job: <see cref="MinimizeJobs.CancelAsync"/> has already cancelled it locally.</summary>
+    /// <summary>One process holds every job: the request reaches this process's handlers at once.</summary>
     public void RequestCancellation(string id)
     {
+        foreach (var cancel in _cancellationHandlers) cancel(id);
     }
 
-    public void OnCancellationRequested(Action<string> cancel)
-    {
-    }
+    public void OnCancellationRequested(Action<string> cancel) => _cancellationHandlers.Add(cancel);
 
     public IReadOnlyList<MinimizeJob> Recent(int limit, string? owner) =>
         _jobs.Values.Where(e => e.Owner == owner).Select(e => e.Job).OrderByDescending(j => j.CreatedAt).Take(limit).ToList();

@@ -22,9 +22,10 @@ public sealed class RedisJobQueue : IJobQueue
 {
     const string Group = "workers";
     static readonly RedisKey Stream = RedisConnection.Prefix + "queue";
-    static readonly RedisKey Waiting = RedisConnection.Prefix + "queue:waiting";
+    static readonly RedisKey WaitingKey = RedisConnection.Prefix + "queue:waiting";
 
-    static RedisKey SpecKey(string id) => RedisConnection.Prefix + "spec:" + id;
+    /// <summary>The job's spec as accepted; kept as long as its record, so that any replica can export the job.</summary>
+    public static RedisKey SpecKey(string id) => RedisConnection.Prefix + "spec:" + id;
     static RedisKey EpochKey(string id) => RedisConnection.Prefix + "epoch:" + id;
     static RedisKey LeaseKey(string id) => RedisConnection.Prefix + "lease:" + id;
     static RedisKey CancelKey(string id) => RedisConnection.Prefix + "cancel:" + id;
@@ -72,8 +73,27 @@ public sealed class RedisJobQueue : IJobQueue
         return 1
         """;
 
-    // KEYS: epoch, record, events, lease, stream, checkpoint, spec. ARGV: epoch, expected record, record, ttl ms,
-    // completed entry id, kind, iteration, data offset, frame, group, queue entry id.
+    // KEYS: epoch, record. ARGV: epoch, expected record, record.
+    const string UpdateScript = """
+        if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
+        if redis.call('GET', KEYS[2]) ~= ARGV[2] then return 0 end
+        redis.call('SET', KEYS[2], ARGV[3], 'KEEPTTL')
+        return 1
+        """;
+
+    // KEYS: epoch, lease, stream. ARGV: epoch, group, queue entry id, job id. The job goes to the end of the queue as a new
+    // entry that any worker reads at once; it is not counted against the cap again.
+    const string ReturnScript = """
+        if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+        redis.call('DEL', KEYS[2])
+        redis.call('XADD', KEYS[3], '*', 'id', ARGV[4])
+        redis.call('XACK', KEYS[3], ARGV[2], ARGV[3])
+        redis.call('XDEL', KEYS[3], ARGV[3])
+        return 1
+        """;
+
+    // KEYS: epoch, record, events, lease, stream, checkpoint, spec, finished. ARGV: epoch, expected record, record, ttl ms,
+    // completed entry id, kind, iteration, data offset, frame, group, queue entry id, finished at (ms), job id.
     const string CompleteScript = """
         if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
         if redis.call('GET', KEYS[2]) ~= ARGV[2] then return 0 end
@@ -81,17 +101,20 @@ public sealed class RedisJobQueue : IJobQueue
         redis.pcall('XADD', KEYS[3], ARGV[5], 'k', ARGV[6], 'i', ARGV[7], 'd', ARGV[8], 'f', ARGV[9])
         redis.call('PEXPIRE', KEYS[3], ARGV[4])
         redis.call('SET', KEYS[1], 'done', 'PX', ARGV[4])
-        redis.call('DEL', KEYS[4], KEYS[6], KEYS[7])
+        redis.call('DEL', KEYS[4], KEYS[6])
+        redis.call('PEXPIRE', KEYS[7], ARGV[4])
+        redis.call('ZADD', KEYS[8], ARGV[12], ARGV[13])
         redis.call('XACK', KEYS[5], ARGV[10], ARGV[11])
         redis.call('XDEL', KEYS[5], ARGV[11])
         return 1
         """;
 
-    // KEYS: epoch, waiting, cancel. ARGV: ttl ms. 1 if the job had never been claimed: the caller finishes it.
+    // KEYS: epoch, waiting, cancel, spec. ARGV: ttl ms. 1 if the job had never been claimed: the caller finishes it.
     const string CancelScript = """
         redis.call('SET', KEYS[3], '1', 'PX', ARGV[1])
         if redis.call('GET', KEYS[1]) == false then
           redis.call('SET', KEYS[1], 'done', 'PX', ARGV[1])
+          redis.call('PEXPIRE', KEYS[4], ARGV[1])
           redis.call('DECR', KEYS[2])
           return 1
         end
@@ -123,18 +146,62 @@ public sealed class RedisJobQueue : IJobQueue
 
     long LeaseMilliseconds => (long)(_options.LeaseSeconds * 1000);
 
+    public bool Shared => true;
+
+    /// <summary>The count in Redis; the last one seen while Redis is unreachable (metrics must not fail).</summary>
+    public int Waiting
+    {
+        get
+        {
+            try
+            {
+                return _lastWaiting = (int)_redis.Database.StringGet(WaitingKey);
+            }
+            catch (Exception e) when (e is RedisException or TimeoutException)
+            {
+                return _lastWaiting;
+            }
+        }
+    }
+
+    int _lastWaiting;
+
     public async ValueTask<bool> TryReserveAsync(int cap) =>
-        (long)await _redis.Database.ScriptEvaluateAsync(ReserveScript, [Waiting], [cap]) == 1;
+        (long)await _redis.Database.ScriptEvaluateAsync(ReserveScript, [WaitingKey], [cap]) == 1;
 
-    public async ValueTask ReleaseAsync() => await _redis.Database.StringDecrementAsync(Waiting);
+    public async ValueTask ReleaseAsync() => await _redis.Database.StringDecrementAsync(WaitingKey);
 
-    public async ValueTask EnqueueAsync(MinimizeSpec spec)
+    /// <summary>Stores the spec and queues the job; a worker anywhere rebuilds its work from the spec, so the caller lets go of it.</summary>
+    public async ValueTask<bool> EnqueueAsync(MinimizeSpec spec, MinimizeTranslation translation)
     {
         EnsureGroup();
         var database = _redis.Database;
         await database.StringSetAsync(SpecKey(spec.Id), JsonSerializer.SerializeToUtf8Bytes(spec, _json));
         await database.StreamAddAsync(Stream, "id", spec.Id);
+        return false;
     }
+
+    public void WaitForWork(TimeSpan poll, CancellationToken stopping) => stopping.WaitHandle.WaitOne(poll);
+
+    public void Return(JobClaim claim) =>
+        _redis.Database.ScriptEvaluate(ReturnScript, [EpochKey(claim.Spec.Id), LeaseKey(claim.Spec.Id), Stream],
+            [claim.Epoch, Group, claim.EntryId, claim.Spec.Id]);
+
+    public bool UpdateRecord(JobClaim claim, Func<MinimizeJob, MinimizeJob> change)
+    {
+        var id = claim.Spec.Id;
+        var database = _redis.Database;
+        for (var attempt = 0; attempt < 100; attempt++)
+        {
+            var (current, next, _) = _store.Change(id, change);
+            var result = (long)database.ScriptEvaluate(UpdateScript, [EpochKey(id), RedisJobStore.JobKey(id)], [claim.Epoch, current, next]);
+            if (result != 0) return result > 0;
+        }
+        throw new InvalidOperationException($"Job {id} changed 100 times while being updated; giving up.");
+    }
+
+    /// <summary>Nothing: the jobs stay in Redis for the workers of other processes, or of this one after a restart.</summary>
+    public IReadOnlyList<(string Id, string Optimizer)> Drain() => [];
 
     /// <summary>The consumer group, created with the stream; again after Redis lost it (a restart without persistence).</summary>
     void EnsureGroup(bool force = false)
@@ -181,7 +248,7 @@ public sealed class RedisJobQueue : IJobQueue
             database.StreamAcknowledge(Stream, Group, entry.Id);
             return null;
         }
-        var epoch = (long)database.ScriptEvaluate(AcquireScript, [EpochKey(id), LeaseKey(id), Waiting, CancelKey(id)],
+        var epoch = (long)database.ScriptEvaluate(AcquireScript, [EpochKey(id), LeaseKey(id), WaitingKey, CancelKey(id)],
             [worker, LeaseMilliseconds, isNew ? 1 : 0]);
         if (epoch == 0) return null;
         var spec = database.StringGet(SpecKey(id));
@@ -232,11 +299,11 @@ public sealed class RedisJobQueue : IJobQueue
         var bytes = frame.ToArray();
         for (var attempt = 0; attempt < 100; attempt++)
         {
-            var (current, next) = _store.Change(id, change);
+            var (current, next, finishedAt) = _store.Change(id, change);
             var result = (long)database.ScriptEvaluate(CompleteScript,
-                [EpochKey(id), RedisJobStore.JobKey(id), RedisEventLog.Key(id), LeaseKey(id), Stream, CheckpointKey(id), SpecKey(id)],
+                [EpochKey(id), RedisJobStore.JobKey(id), RedisEventLog.Key(id), LeaseKey(id), Stream, CheckpointKey(id), SpecKey(id), RedisJobStore.Finished],
                 [claim.Epoch, current, next, _ttlMilliseconds, "0-" + long.MaxValue.ToString(CultureInfo.InvariantCulture),
-                    (int)EventKind.Completed, 0, dataOffset, bytes, Group, claim.EntryId]);
+                    (int)EventKind.Completed, 0, dataOffset, bytes, Group, claim.EntryId, finishedAt, id]);
             if (result == 0) continue;
             if (result > 0) _wakeups.Publish(id);
             return result > 0;
@@ -245,5 +312,20 @@ public sealed class RedisJobQueue : IJobQueue
     }
 
     public async ValueTask<bool> CancelAsync(string id) =>
-        (long)await _redis.Database.ScriptEvaluateAsync(CancelScript, [EpochKey(id), Waiting, CancelKey(id)], [_ttlMilliseconds]) == 1;
+        (long)await _redis.Database.ScriptEvaluateAsync(CancelScript, [EpochKey(id), WaitingKey, CancelKey(id), SpecKey(id)], [_ttlMilliseconds]) == 1;
+
+    /// <summary>The job's spec as accepted, while its record is kept; null once it expired or if it was never queued here.</summary>
+    public async ValueTask<MinimizeSpec?> FindSpecAsync(string id)
+    {
+        var spec = await _redis.Database.StringGetAsync(SpecKey(id));
+        if (spec.IsNull) return null;
+        try
+        {
+            return JsonSerializer.Deserialize<MinimizeSpec>((byte[])spec!, _json);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
 }

@@ -11,8 +11,10 @@ namespace Autograd.Api.Redis;
 /// Job records in Redis, shared by every replica: one JSON string per job (its owner and its status), a sorted set of
 /// ids by creation time per owner for listing, and the job's events in a <see cref="RedisEventLog"/>. Updates are
 /// optimistic: the change is applied to the record read and written only if the record is still that one (a
-/// transaction with a condition), else read and applied again. A finished job's record and events expire after
-/// <see cref="MinimizeOptions.FinishedJobTtlMinutes"/>; Redis, not the memory budget, holds them.
+/// transaction with a condition), else read and applied again. A finished job's record, events and spec expire after
+/// <see cref="MinimizeOptions.FinishedJobTtlMinutes"/>; Redis, not the memory budget, holds them. Finished jobs are also
+/// listed by when they finished (<see cref="Finished"/>), so that past <see cref="MinimizeOptions.MaxFinishedJobs"/> the
+/// oldest go first, as in memory.
 /// </summary>
 public sealed class RedisJobStore : IJobStore
 {
@@ -25,11 +27,30 @@ public sealed class RedisJobStore : IJobStore
     readonly JsonSerializerOptions _json;
     readonly TimeSpan _ttl;
     readonly ILogger<RedisJobStore> _log;
+    readonly IOptions<MinimizeOptions> _options;
+    readonly TimeProvider _clock;
+
+    /// <summary>Ids of finished jobs scored by when they finished (Unix milliseconds).</summary>
+    public static readonly RedisKey Finished = RedisConnection.Prefix + "jobs:finished";
+
+    // KEYS: finished. ARGV: jobs kept, cutoff (ms; those finished before it have expired), key prefix. The keys of a job
+    // are built here from its id: one Redis server, not a cluster.
+    const string PruneScript = """
+        redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[2])
+        local excess = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[1])
+        if excess <= 0 then return 0 end
+        local ids = redis.call('ZRANGE', KEYS[1], 0, excess - 1)
+        for _, id in ipairs(ids) do
+          redis.call('DEL', ARGV[3] .. 'job:' .. id, ARGV[3] .. 'events:' .. id, ARGV[3] .. 'spec:' .. id)
+        end
+        redis.call('ZREMRANGEBYRANK', KEYS[1], 0, excess - 1)
+        return excess
+        """;
 
     public RedisJobStore(RedisConnection redis, RedisWakeups wakeups, IOptions<JsonOptions> json, IOptions<MinimizeOptions> options,
-        ILogger<RedisJobStore> log)
+        TimeProvider clock, ILogger<RedisJobStore> log)
     {
-        (_redis, _wakeups, _json, _log) = (redis, wakeups, json.Value.SerializerOptions, log);
+        (_redis, _wakeups, _json, _log, _options, _clock) = (redis, wakeups, json.Value.SerializerOptions, log, options, clock);
         var minutes = options.Value.FinishedJobTtlMinutes;
         _ttl = double.IsFinite(minutes) && minutes > 0 ? TimeSpan.FromMinutes(Math.Min(minutes, 60 * 24 * 365)) : TimeSpan.FromHours(1);
     }
@@ -90,19 +111,25 @@ public sealed class RedisJobStore : IJobStore
             {
                 _ = transaction.KeyExpireAsync(key, _ttl);
                 _ = transaction.KeyExpireAsync(RedisEventLog.Key(id), _ttl);
+                _ = transaction.KeyExpireAsync(RedisJobQueue.SpecKey(id), _ttl);
+                _ = transaction.SortedSetAddAsync(Finished, id, next.Job.FinishedAt!.Value.ToUnixTimeMilliseconds());
             }
             if (transaction.Execute()) return;
         }
         throw new InvalidOperationException($"Job {id} changed 100 times while being updated; giving up.");
     }
 
-    /// <summary>The stored record of the job and the one <paramref name="change"/> makes of it, as stored bytes.</summary>
-    public (byte[] Current, byte[] Next) Change(string id, Func<MinimizeJob, MinimizeJob> change)
+    /// <summary>
+    /// The stored record of the job and the one <paramref name="change"/> makes of it, as stored bytes, and when the
+    /// changed job finished (Unix milliseconds; 0 while it has not).
+    /// </summary>
+    public (byte[] Current, byte[] Next, long FinishedAt) Change(string id, Func<MinimizeJob, MinimizeJob> change)
     {
         var current = _redis.Database.StringGet(JobKey(id));
         if (current.IsNull) throw new InvalidOperationException($"Job {id} has no record.");
         var stored = Deserialize(current);
-        return ((byte[])current!, Serialize(stored with { Job = change(stored.Job) }));
+        var next = change(stored.Job);
+        return ((byte[])current!, Serialize(stored with { Job = next }), next.FinishedAt?.ToUnixTimeMilliseconds() ?? 0);
     }
 
     /// <summary>The job's log whose appends are refused once <paramref name="epochKey"/> no longer holds <paramref name="epoch"/>.</summary>
@@ -143,9 +170,24 @@ public sealed class RedisJobStore : IJobStore
         return jobs;
     }
 
-    /// <summary>Finished jobs expire by their time to live in Redis; the retention count is not enforced here yet.</summary>
+    /// <summary>
+    /// Forgets the oldest finished jobs past <see cref="MinimizeOptions.MaxFinishedJobs"/> (record, events and spec); their
+    /// age is enforced by Redis itself (the keys' time to live). Fire-and-forget: callers are requests and workers, and the
+    /// commands after it on this connection see its effect.
+    /// </summary>
     public void Prune()
     {
+        var cutoff = _clock.GetUtcNow().Subtract(_ttl).ToUnixTimeMilliseconds();
+        try
+        {
+            _redis.Database.ScriptEvaluate(PruneScript, [Finished], [Math.Max(0, _options.Value.MaxFinishedJobs), cutoff, RedisConnection.Prefix],
+                CommandFlags.FireAndForget);
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            // Redis unreachable: the next prune catches up.
+            _log.LogDebug(e, "Pruning finished jobs skipped: Redis is unreachable");
+        }
     }
 
     public void RequestCancellation(string id) => _redis.Subscriber.Publish(CancelChannel, id);

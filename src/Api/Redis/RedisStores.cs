@@ -25,6 +25,7 @@ public static class StoreRegistration
             ? ActivatorUtilities.CreateInstance<InMemoryDatasetStore>(sp)
             : ActivatorUtilities.CreateInstance<RedisDatasetStore>(sp));
         services.AddSingleton(sp => new SharedQueue(Configured(sp) is null ? null : ActivatorUtilities.CreateInstance<RedisJobQueue>(sp)));
+        services.AddSingleton<IJobQueue>(sp => sp.GetRequiredService<SharedQueue>().Queue ?? ActivatorUtilities.CreateInstance<InMemoryJobQueue>(sp));
         services.AddHealthChecks().AddCheck<StoreHealthCheck>("store");
         return services;
     }

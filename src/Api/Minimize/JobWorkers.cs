@@ -11,41 +11,59 @@ namespace Autograd.Api.Minimize;
 public sealed record SharedQueue(IJobQueue? Queue);
 
 /// <summary>
-/// The workers of a replica whose role runs jobs (<c>Service:Role</c> = worker or all) on the shared queue: each claims
-/// a job, rebuilds its work from the spec (reading its dataset from the store), resumes from the job's last checkpoint
-/// if a worker before it died, renews its lease while it runs, saves checkpoints every few seconds and every N
-/// iterations, and finishes the job only while its claim holds. A claim lost, or a shutdown, stops the run without
-/// writing anything more: the job stays in the queue and another worker takes it over from its checkpoint.
+/// The worker loops of this process, the same for every <see cref="IJobQueue"/>: each claims a job, takes the work
+/// compiled when this process accepted it or rebuilds it from the spec (reading its dataset from the store, and
+/// charging its data and tape to this process's memory budget while it runs), resumes from the job's last checkpoint if
+/// a worker before it died, renews its lease while it runs, saves checkpoints every few seconds and every N iterations
+/// (on a shared queue), and writes its progress and end only while its claim holds. On a shared queue a claim lost, or
+/// a shutdown, stops the run without writing anything more: another worker takes the job over from its checkpoint. A
+/// queue in this process's memory ends with it: at shutdown its running jobs end cancelled and its waiting ones too.
+/// A replica whose role is <c>api</c> runs no jobs of a shared queue.
 /// </summary>
-public sealed class SharedQueueWorkers(SharedQueue shared, MinimizeTranslator translator, JobLifecycle lifecycle, JobRunner runner,
-    IOptions<ServiceOptions> service, IOptions<MinimizeOptions> options, ILogger<SharedQueueWorkers> log) : BackgroundService
+public sealed class JobWorkers(IJobQueue queue, MinimizeTranslator translator, JobLifecycle lifecycle, JobRunner runner, MemoryBudget budget,
+    IOptions<ServiceOptions> service, IOptions<MinimizeOptions> options, ILogger<JobWorkers> log) : BackgroundService
 {
     readonly ConcurrentDictionary<string, CancellationTokenSource> _running = new();
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        if (shared.Queue is not { } queue || !service.Value.RunsWorkers) return;
+        if (queue.Shared && !service.Value.RunsWorkers) return;
         lifecycle.Store.OnCancellationRequested(id =>
         {
             if (_running.TryGetValue(id, out var run)) CancelQuietly(run);
         });
         var name = $"{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid():n}";
         var workers = Enumerable.Range(0, options.Value.EffectiveWorkers).Select(i => Task.Factory.StartNew(
-            () => Loop(queue, $"{name}-{i}", stoppingToken), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default));
+            () => Loop($"{name}-{i}", stoppingToken), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default));
         await Task.WhenAll(workers);
+        foreach (var (id, optimizer) in queue.Drain())
+        {
+            try
+            {
+                lifecycle.Finished(id, optimizer, JobLifecycle.CancelledBeforeStart(shuttingDown: true));
+            }
+            catch (Exception e)
+            {
+                log.LogError(e, "Job {JobId} could not be recorded as cancelled at shutdown", id);
+            }
+        }
     }
 
-    void Loop(IJobQueue queue, string worker, CancellationToken stopping)
+    /// <summary>
+    /// One worker, on a thread of its own: jobs are long and CPU-bound, and holding thread-pool threads for them would
+    /// starve the requests and event streams that the pool serves.
+    /// </summary>
+    void Loop(string worker, CancellationToken stopping)
     {
         var poll = TimeSpan.FromSeconds(service.Value.PollSeconds);
         while (!stopping.IsCancellationRequested)
         {
             try
             {
-                if (queue.Claim(worker) is { } claim) Run(queue, worker, claim, stopping);
-                else stopping.WaitHandle.WaitOne(poll);
+                if (queue.Claim(worker) is { } claim) Run(worker, claim, stopping);
+                else queue.WaitForWork(poll, stopping);
             }
-            catch (Exception e) when (!stopping.IsCancellationRequested)
+            catch (Exception e)
             {
                 // Redis unreachable, most likely: whatever this worker held is taken over once its lease expires.
                 log.LogWarning(e, "Worker {Worker} could not take or finish a job; trying again", worker);
@@ -54,7 +72,7 @@ public sealed class SharedQueueWorkers(SharedQueue shared, MinimizeTranslator tr
         }
     }
 
-    void Run(IJobQueue queue, string worker, JobClaim claim, CancellationToken stopping)
+    void Run(string worker, JobClaim claim, CancellationToken stopping)
     {
         var spec = claim.Spec;
         if (claim.Unreadable is { } reason)
@@ -67,21 +85,42 @@ public sealed class SharedQueueWorkers(SharedQueue shared, MinimizeTranslator tr
             return;
         }
         MinimizeTranslation translation;
-        try
+        if (claim.Prepared is { } prepared) translation = prepared;
+        else
         {
-            translation = translator.Translate(spec);
-        }
-        catch (ProblemException e)
-        {
-            // Valid when accepted, not any more: its dataset was deleted meanwhile.
-            lifecycle.FinishedUnder(queue, claim, spec.Request.Optimizer?.Type ?? "", new MinimizeCompleted
+            try
             {
-                Status = JobStatus.Failed, StopReason = StopReasonCode.Error, Converged = false, Iterations = 0,
-                Message = $"The job could not be started: {e.Message}",
-            });
-            return;
+                translation = translator.Translate(spec);
+            }
+            catch (ProblemException e)
+            {
+                // Valid when accepted, not any more: its dataset was deleted meanwhile.
+                lifecycle.FinishedUnder(queue, claim, spec.Request.Optimizer?.Type ?? "", new MinimizeCompleted
+                {
+                    Status = JobStatus.Failed, StopReason = StopReasonCode.Error, Converged = false, Iterations = 0,
+                    Message = $"The job could not be started: {e.Message}",
+                });
+                return;
+            }
+            if (!budget.TryReserve(translation.Work.RetainedBytes))
+            {
+                // Another worker (or this one, once running jobs have ended) runs it; this one waits a lease before claiming again.
+                log.LogWarning("Job {JobId}: its data and tape ({Bytes:N0} bytes) do not fit worker {Worker}'s memory budget now; handed back to the queue",
+                    spec.Id, translation.Work.RetainedBytes, worker);
+                translation.Work.Release();
+                queue.Return(claim);
+                stopping.WaitHandle.WaitOne(TimeSpan.FromSeconds(service.Value.LeaseSeconds));
+                return;
+            }
         }
         var (record, work, wallCapBinds) = translation;
+        // Charged when the work was compiled (at admission, or just now); given back once the run has stopped.
+        var charged = work.RetainedBytes;
+        var released = 0;
+        void Release()
+        {
+            if (Interlocked.Exchange(ref released, 1) == 0) budget.Release(charged);
+        }
         using var cancellation = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         var lost = 0;
         var period = TimeSpan.FromSeconds(service.Value.LeaseSeconds / 3);
@@ -110,11 +149,24 @@ public sealed class SharedQueueWorkers(SharedQueue shared, MinimizeTranslator tr
         using var renewal = new Timer(_ => Renew(), null, period, period);
         try
         {
-            lifecycle.Running(spec.Id);
+            if (cancellation.IsCancellationRequested)
+            {
+                work.Release();
+                Release();
+                if (Volatile.Read(ref lost) == 1) return;
+                if (queue.Shared && stopping.IsCancellationRequested)
+                {
+                    queue.Return(claim);
+                    return;
+                }
+                lifecycle.FinishedUnder(queue, claim, record.Optimizer, JobLifecycle.CancelledBeforeStart(stopping.IsCancellationRequested));
+                return;
+            }
+            lifecycle.Running(queue, claim);
             var settings = service.Value;
             var lastSaved = Stopwatch.GetTimestamp();
             var lastIteration = claim.Checkpoint?.Iteration ?? 0;
-            CheckpointCallback onCheckpoint = (iteration, capture) =>
+            CheckpointCallback? onCheckpoint = !queue.Shared ? null : (iteration, capture) =>
             {
                 if (iteration - lastIteration < settings.CheckpointIterations
                     && Stopwatch.GetElapsedTime(lastSaved).TotalSeconds < settings.CheckpointSeconds) return;
@@ -134,13 +186,13 @@ public sealed class SharedQueueWorkers(SharedQueue shared, MinimizeTranslator tr
             };
             var parent = ActivityContext.TryParse(spec.TraceParent, null, out var context) ? context : default;
             var completed = runner.Run(spec.Id, work, record.Optimizer, spec.Request.RecordEvery, wallCapBinds, parent,
-                queue.FencedEvents(claim), cancellation.Token, claim.Checkpoint, onCheckpoint, () => { });
+                queue.FencedEvents(claim), change => queue.UpdateRecord(claim, change), cancellation.Token, claim.Checkpoint, onCheckpoint, Release);
             if (Volatile.Read(ref lost) == 1)
             {
                 log.LogWarning("Job {JobId}: worker {Worker} lost its claim; another worker carries the job on", spec.Id, worker);
                 return;
             }
-            if (stopping.IsCancellationRequested && completed.StopReason == StopReasonCode.Cancelled)
+            if (queue.Shared && stopping.IsCancellationRequested && completed.StopReason == StopReasonCode.Cancelled)
             {
                 // Shutting down: the job stays queued and another worker resumes it from its checkpoint.
                 log.LogInformation("Job {JobId} left to another worker at shutdown", spec.Id);
@@ -154,6 +206,7 @@ public sealed class SharedQueueWorkers(SharedQueue shared, MinimizeTranslator tr
         }
         finally
         {
+            Release();
             _running.TryRemove(spec.Id, out _);
         }
     }
