@@ -71,7 +71,8 @@ public sealed class FormulaMinimizeWork<T>(CompiledFormula<T> compiled, IObjecti
                 (lastValue, lastNorm) = (state.Value, state.GradientNorm);
                 if (progress.ShouldRecord(state.Iteration))
                     Record(progress, state.Iteration, epoch, last, lastGradient, lastValue, lastNorm);
-                else if (progress.SnapshotDue)
+                // Also when every iteration is recorded: the status shows how far the job got.
+                if (progress.SnapshotDue)
                     progress.Snapshot(state.Iteration, double.CreateChecked(state.Value), double.CreateChecked(state.GradientNorm), () => Parameters(last));
             }, cancellation, box);
 

@@ -15,7 +15,7 @@ namespace Autograd.Api.Redis;
 /// cancel mark and checkpoint are keys of their own. Claiming a job increments its epoch and sets a lease (a key with a
 /// time to live) that the worker renews; renewing also resets the idle time of its stream entry, so that only the
 /// entries of dead workers grow idle past a lease period and are taken over with XAUTOCLAIM. Every write a worker makes
-/// (events, checkpoints, the completion) runs in a Lua script that first checks the epoch: a worker whose claim was
+/// (events, progress in the record, checkpoints, the completion) runs in a Lua script that first checks the epoch: a worker whose claim was
 /// superseded writes nothing. The count of waiting jobs, and so the 429, is one counter for every replica.
 /// </summary>
 public sealed class RedisJobQueue : IJobQueue
