@@ -19,7 +19,8 @@ public sealed class AutogradApiFactory : WebApplicationFactory<Program>
         builder.UseSetting("Serilog:MinimumLevel:Default", "Warning");
         // AUTOGRAD_TEST_REDIS=host:port runs these hosts on that Redis instead of memory (.ci/run's second pass over the
         // suite). Each host gets a Redis database of its own, as each in-memory host has a store of its own, so that tests
-        // running in parallel never see each other's jobs or datasets; the server needs enough of them (--databases).
+        // running in parallel never see each other's jobs or datasets. Use a fresh server (databases are numbered from 1 in each
+        // run) with enough of them: .ci/run starts one with --databases 10000.
         if (Environment.GetEnvironmentVariable(RedisVariable) is { Length: > 0 } redis)
             builder.UseSetting("Store:Redis", $"{redis},defaultDatabase={Interlocked.Increment(ref _lastDatabase)}");
     }
