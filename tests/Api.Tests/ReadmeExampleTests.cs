@@ -74,7 +74,8 @@ public sealed class ReadmeExampleTests(RedisServer redis, ITestOutputHelper outp
                 {
                     var jobId = Regex.Match(path, "^/minimize/([0-9a-f]{32})/events$").Groups[1].Value;
                     var events = await Jobs.ReadAll(client, jobId, timeout.Token);
-                    Assert.Equal(JobStatus.Succeeded, events[^1].Completed.Status);
+                    var completed = events[^1].Completed;
+                    Assert.True(completed.Status == JobStatus.Succeeded, $"{path}: {completed.Status} ({completed.StopReason}): {completed.Message}");
                     continue;
                 }
                 using var request = new HttpRequestMessage(body is null && curl.DataFile is null ? HttpMethod.Get : HttpMethod.Post, path);

@@ -24,7 +24,7 @@ public sealed class RedisEventLog(string jobId, RedisConnection redis, RedisWake
     long _lastSequence;
     long _bytes;
     int _iterations;
-    long _lastWake = long.MinValue;
+    long _lastWake = long.MinValue / 2;  // Long ago, without overflowing the subtraction below (MinValue made the first wake-up wait).
     int _wakePending;
     bool _closed;
 
@@ -75,7 +75,7 @@ public sealed class RedisEventLog(string jobId, RedisConnection redis, RedisWake
         {
             // A trailing wake-up at the window's end: an iteration appended inside it then waits at most one window, not
             // until the next wake-up or the readers' periodic re-read (the last iterations before a pause or a long end).
-            Task.Delay(TimeSpan.FromMilliseconds(Math.Max(1, WakeEveryMilliseconds - (now - _lastWake)))).ContinueWith(_ =>
+            Task.Delay(TimeSpan.FromMilliseconds(Math.Clamp(WakeEveryMilliseconds - (now - _lastWake), 1, WakeEveryMilliseconds))).ContinueWith(_ =>
             {
                 Volatile.Write(ref _wakePending, 0);
                 wakeups.Publish(jobId);
