@@ -5,7 +5,8 @@
 #   C. two API replicas (Service:Role=api) and two workers (Service:Role=worker) on one Redis.
 # For each: POST /gradient requests per second (wrk, W1 body, 16 connections per API process, summed), W5 jobs per
 # second (bench/http/minimize-jobs.lua, 4 connections per API process, summed), and the delay from a job's end
-# being recorded (its FinishedAt) to its completed event reaching a subscriber on the other API process (delay.py).
+# being recorded (its FinishedAt) to its completed event reaching a subscriber on the other API process, and on Redis
+# from every iteration event appearing in the job's Redis stream to its reaching that subscriber (delay.py says how).
 # Usage: bench/replicas/run.sh [seconds per wrk run, default 10] [jobs for the delay, default 200]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -38,8 +39,8 @@ stop_all() {
   pids=()
 }
 
-measure() { # label, then the API ports
-  local label=$1; shift
+measure() { # label, the Redis port for delay.py (empty: in memory), then the API ports
+  local label=$1 redis=$2; shift 2
   # Waits for the wrk runs only (a bare wait would wait for the services too).
   local runs=()
   for port in "$@"; do wrk -t1 -c16 -d5s -s bench/http/post-gradient.lua "http://127.0.0.1:$port/gradient" >/dev/null 2>&1 & runs+=($!); done
@@ -51,19 +52,19 @@ measure() { # label, then the API ports
   wait "${runs[@]}"
   local jobs; jobs=$(for port in "$@"; do awk '/W5 jobs per second/ {print $5}' "$dir/w-$port"; done | awk '{s += $1} END {printf "%.1f", s}')
   local from=$1 to=${2:-$1}
-  local delay; delay=$(python3 bench/replicas/delay.py "http://127.0.0.1:$from" "http://127.0.0.1:$to" "$delay_jobs")
+  local delay; delay=$(python3 bench/replicas/delay.py "http://127.0.0.1:$from" "http://127.0.0.1:$to" "$delay_jobs" $redis)
   echo "$label | $rps req/s | $jobs jobs/s | $delay"
 }
 
-echo "setup | POST /gradient | W5 | completed event at a subscriber on the other API process (FinishedAt -> arrival)"
+echo "setup | POST /gradient | W5 | delay to a subscriber on the other API process: completed (FinishedAt -> arrival); every iteration (in Redis -> arrival)"
 start 5300
-measure "A. one process, in memory" 5300
+measure "A. one process, in memory" "" 5300
 stop_all
 
 redis-server --port $redis_port --bind 127.0.0.1 --daemonize yes --save '' --appendonly no --dir "$dir" \
   --pidfile "$dir/redis.pid" --logfile "$dir/redis.log"
 start 5301 Store__Redis=127.0.0.1:$redis_port
-measure "B. one process on Redis" 5301
+measure "B. one process on Redis" $redis_port 5301
 stop_all
 redis-cli -p $redis_port flushall >/dev/null
 
@@ -71,4 +72,4 @@ start 5302 Store__Redis=127.0.0.1:$redis_port Service__Role=api
 start 5303 Store__Redis=127.0.0.1:$redis_port Service__Role=api
 start 5304 Store__Redis=127.0.0.1:$redis_port Service__Role=worker
 start 5305 Store__Redis=127.0.0.1:$redis_port Service__Role=worker
-measure "C. 2 API replicas + 2 workers on Redis" 5302 5303
+measure "C. 2 API replicas + 2 workers on Redis" $redis_port 5302 5303

@@ -902,6 +902,9 @@ public sealed class FinishedJobMemoryTests(AutogradApiFactory factory) : IClassF
     const long Mb = 1024 * 1024;
 
     [Fact]
+    // Measures the whole managed heap: on Redis the client's buffers for 16 MB of columns stay in it (a heap dump after
+    // the job holds no tape or column), so the number says nothing about the job there.
+    [Trait(Stores.Trait, Stores.InMemoryOnly)]
     public async Task A_finished_job_lets_go_of_its_data_and_tape_so_deleting_its_dataset_frees_the_memory()
     {
         using var timeout = Jobs.Timeout(60);

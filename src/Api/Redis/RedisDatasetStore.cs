@@ -21,7 +21,7 @@ public sealed class RedisDatasetStore(RedisConnection redis, IOptions<DatasetOpt
     static readonly RedisKey TotalBytes = RedisConnection.Prefix + "datasets:bytes";
     long _lastBytes;
 
-    static RedisKey Key(string id) => RedisConnection.Prefix + "dataset:" + id;
+    public static RedisKey Key(string id) => RedisConnection.Prefix + "dataset:" + id;
 
     static RedisKey IndexKey(string? owner) => RedisConnection.Prefix + "datasets:" + (owner is null ? "-" : "owner:" + owner);
 

@@ -24,7 +24,8 @@ public sealed class RedisEventLog(string jobId, RedisConnection redis, RedisWake
     long _lastSequence;
     long _bytes;
     int _iterations;
-    long _lastWake = long.MinValue;
+    long _lastWake = long.MinValue / 2;  // Long ago, without overflowing the subtraction below (MinValue made the first wake-up wait).
+    int _wakePending;
     bool _closed;
 
     /// <summary>Set for a worker's log: every append runs in a script that first checks that the job's epoch is still this one.</summary>
@@ -69,6 +70,16 @@ public sealed class RedisEventLog(string jobId, RedisConnection redis, RedisWake
         {
             _lastWake = now;
             wakeups.Publish(jobId);
+        }
+        else if (Interlocked.Exchange(ref _wakePending, 1) == 0)
+        {
+            // A trailing wake-up at the window's end: an iteration appended inside it then waits at most one window, not
+            // until the next wake-up or the readers' periodic re-read (the last iterations before a pause or a long end).
+            Task.Delay(TimeSpan.FromMilliseconds(Math.Clamp(WakeEveryMilliseconds - (now - _lastWake), 1, WakeEveryMilliseconds))).ContinueWith(_ =>
+            {
+                Volatile.Write(ref _wakePending, 0);
+                wakeups.Publish(jobId);
+            }, TaskScheduler.Default);
         }
     }
 

@@ -31,6 +31,12 @@ public sealed class RedisJobQueue : IJobQueue
     static RedisKey CancelKey(string id) => RedisConnection.Prefix + "cancel:" + id;
     static RedisKey CheckpointKey(string id) => RedisConnection.Prefix + "checkpoint:" + id;
 
+    /// <summary>
+    /// The job's own copy of its stored dataset (the dataset id under which a worker reads it): a job keeps the columns it
+    /// was accepted with, so deleting the dataset while the job waits or runs does not disturb it. Not listed nor counted.
+    /// </summary>
+    static string DatasetCopy(string id) => "job-" + id;
+
     const string ReserveScript = """
         local n = tonumber(redis.call('GET', KEYS[1]) or '0')
         if n >= tonumber(ARGV[1]) then return 0 end
@@ -92,8 +98,8 @@ public sealed class RedisJobQueue : IJobQueue
         return 1
         """;
 
-    // KEYS: epoch, record, events, lease, stream, checkpoint, spec, finished. ARGV: epoch, expected record, record, ttl ms,
-    // completed entry id, kind, iteration, data offset, frame, group, queue entry id, finished at (ms), job id.
+    // KEYS: epoch, record, events, lease, stream, checkpoint, spec, finished, dataset copy. ARGV: epoch, expected record,
+    // record, ttl ms, completed entry id, kind, iteration, data offset, frame, group, queue entry id, finished at (ms), job id.
     const string CompleteScript = """
         if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
         if redis.call('GET', KEYS[2]) ~= ARGV[2] then return 0 end
@@ -101,7 +107,7 @@ public sealed class RedisJobQueue : IJobQueue
         redis.pcall('XADD', KEYS[3], ARGV[5], 'k', ARGV[6], 'i', ARGV[7], 'd', ARGV[8], 'f', ARGV[9])
         redis.call('PEXPIRE', KEYS[3], ARGV[4])
         redis.call('SET', KEYS[1], 'done', 'PX', ARGV[4])
-        redis.call('DEL', KEYS[4], KEYS[6])
+        redis.call('DEL', KEYS[4], KEYS[6], KEYS[9])
         redis.call('PEXPIRE', KEYS[7], ARGV[4])
         redis.call('ZADD', KEYS[8], ARGV[12], ARGV[13])
         redis.call('XACK', KEYS[5], ARGV[10], ARGV[11])
@@ -177,6 +183,8 @@ public sealed class RedisJobQueue : IJobQueue
         EnsureGroup();
         var database = _redis.Database;
         await database.StringSetAsync(SpecKey(spec.Id), JsonSerializer.SerializeToUtf8Bytes(spec, _json));
+        if (spec.Request.Dataset is { } dataset)
+            await database.ExecuteAsync("COPY", RedisDatasetStore.Key(dataset), RedisDatasetStore.Key(DatasetCopy(spec.Id)), "REPLACE");
         await database.StreamAddAsync(Stream, "id", spec.Id);
         return false;
     }
@@ -257,6 +265,7 @@ public sealed class RedisJobQueue : IJobQueue
             // Finished or cancelled while it waited: nothing to run.
             database.StreamAcknowledge(Stream, Group, entry.Id);
             database.StreamDelete(Stream, [entry.Id]);
+            database.KeyDelete(RedisDatasetStore.Key(DatasetCopy(id)));
             return null;
         }
         MinimizeSpec read;
@@ -270,6 +279,9 @@ public sealed class RedisJobQueue : IJobQueue
             _log.LogError(e, "Job {JobId}: its stored spec cannot be read", id);
             return new JobClaim(entry.Id.ToString(), new MinimizeSpec(id, null, new MinimizeRequest(), DateTimeOffset.UnixEpoch), epoch, null, e.Message);
         }
+        // The worker reads the job's copy of its dataset (made when the job was queued), not the dataset, which may be gone.
+        if (read.Request.Dataset is not null && database.KeyExists(RedisDatasetStore.Key(DatasetCopy(id))))
+            read = read with { Request = read.Request with { Dataset = DatasetCopy(id) } };
         var checkpoint = database.StringGet(CheckpointKey(id));
         return new JobClaim(entry.Id.ToString(), read, epoch,
             checkpoint.IsNull ? null : JsonSerializer.Deserialize<MinimizerCheckpoint>((byte[])checkpoint!, _json));
@@ -301,7 +313,8 @@ public sealed class RedisJobQueue : IJobQueue
         {
             var (current, next, finishedAt) = _store.Change(id, change);
             var result = (long)database.ScriptEvaluate(CompleteScript,
-                [EpochKey(id), RedisJobStore.JobKey(id), RedisEventLog.Key(id), LeaseKey(id), Stream, CheckpointKey(id), SpecKey(id), RedisJobStore.Finished],
+                [EpochKey(id), RedisJobStore.JobKey(id), RedisEventLog.Key(id), LeaseKey(id), Stream, CheckpointKey(id), SpecKey(id),
+                    RedisJobStore.Finished, RedisDatasetStore.Key(DatasetCopy(id))],
                 [claim.Epoch, current, next, _ttlMilliseconds, "0-" + long.MaxValue.ToString(CultureInfo.InvariantCulture),
                     (int)EventKind.Completed, 0, dataOffset, bytes, Group, claim.EntryId, finishedAt, id]);
             if (result == 0) continue;
