@@ -278,7 +278,10 @@ public sealed class RaceMinimizeWork(IReadOnlyList<RaceEntrant> entrants, IReadO
     {
         var results = new MinimizeCompleted[runs.Count];
         if (resume is not null && resume.Lanes?.Length != runs.Count)
+        {
+            Release();
             throw new ArgumentException($"The checkpoint is not one of a race of {runs.Count} runs.", nameof(resume));
+        }
         var offers = new (int Iteration, Func<MinimizerCheckpoint> Capture)?[runs.Count];
         var earlier = resume?.ElapsedSeconds ?? 0;
         var clock = Stopwatch.StartNew();
