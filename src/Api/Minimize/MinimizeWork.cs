@@ -19,7 +19,7 @@ public interface IMinimizeWork
 
     /// <summary>
     /// Runs from <paramref name="resume"/> (a checkpoint of this same job) if given, offering checkpoints to
-    /// <paramref name="onCheckpoint"/>. Work that cannot checkpoint (a race) offers none and, never having saved one,
+    /// <paramref name="onCheckpoint"/>. Work that cannot checkpoint offers none and, never having saved one,
     /// is never resumed: a worker that takes it over runs it from the start, and its events already logged are kept.
     /// </summary>
     MinimizeCompleted Run(JobProgress progress, CancellationToken cancellation, MinimizerCheckpoint? resume, CheckpointCallback? onCheckpoint) =>
@@ -49,7 +49,7 @@ public sealed class FormulaMinimizeWork<T>(CompiledFormula<T> compiled, IObjecti
             var start = new FormulaObjective<T>(compiled).CurrentParameters();
             var box = Bounds?.For<T>();
             box?.Project(start);
-            var batches = objective as MiniBatchObjective<T>;
+            var batches = (objective is TurnTakingObjective<T> race ? race.Inner : objective) as MiniBatchObjective<T>;
             if (settings.Kind == OptimizerKind.LevenbergMarquardt)
                 residualFormula = Gradients.GradientService.Rent<T>(cache, LeastSquares!.SumOfResiduals, inputs, limits);
             var optimizer = BoundedOptimizers.Create(settings, objective.Dimension, box,

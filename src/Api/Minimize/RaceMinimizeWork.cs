@@ -78,16 +78,18 @@ public sealed class RaceTurns(int runs, double? target)
     readonly int[] _evaluations = new int[runs];
     readonly int?[] _reachedAt = new int?[runs];
     readonly double?[] _secondsToTarget = new double?[runs];
+    readonly bool[] _begun = new bool[runs];
     int _turn;
 
     public int Runs => runs;
 
-    /// <summary>Called as run <paramref name="run"/> starts iteration <paramref name="iteration"/>: hands the turn on after the first, then waits for it.</summary>
+    /// <summary>Called as run <paramref name="run"/> starts iteration <paramref name="iteration"/>: hands the turn on after its first here, then waits for it.</summary>
     public void BeginIteration(int run, int iteration)
     {
         lock (_gate)
         {
-            if (iteration > 1 && _turn == run) PassLocked(run);
+            if (_begun[run] && _turn == run) PassLocked(run);
+            _begun[run] = true;
             while (_turn != run) Monitor.Wait(_gate);
             _heldSince[run] = Stopwatch.GetTimestamp();
         }
@@ -112,6 +114,46 @@ public sealed class RaceTurns(int runs, double? target)
             _reachedAt[run] = k;
             _secondsToTarget[run] = Seconds(run, Stopwatch.GetTimestamp());
         }
+    }
+
+    /// <summary>True when no run after <paramref name="run"/> is still going: its iteration ends a round.</summary>
+    public bool EndsRound(int run)
+    {
+        lock (_gate)
+        {
+            for (var i = run + 1; i < runs; i++) if (!_done[i]) return false;
+            return true;
+        }
+    }
+
+    public bool IsDone(int run)
+    {
+        lock (_gate) return _done[run];
+    }
+
+    /// <summary>What the race counts for run <paramref name="run"/> (evaluations, time, when it reached the target), for a checkpoint.</summary>
+    public Dictionary<string, double> Export(int run)
+    {
+        lock (_gate)
+        {
+            var counters = new Dictionary<string, double> { ["evaluations"] = _evaluations[run], ["seconds"] = Seconds(run, Stopwatch.GetTimestamp()) };
+            if (_reachedAt[run] is { } reached) counters["iterationsToTarget"] = reached;
+            if (_secondsToTarget[run] is { } seconds) counters["secondsToTarget"] = seconds;
+            return counters;
+        }
+    }
+
+    /// <summary>Takes over what <see cref="Export"/> gave, before the run resumes; <paramref name="ended"/> marks a run that does not.</summary>
+    public void Import(int run, Dictionary<string, double> counters, bool ended)
+    {
+        lock (_gate)
+        {
+            _evaluations[run] = (int)counters["evaluations"];
+            _ticks[run] = (long)(counters["seconds"] * Stopwatch.Frequency);
+            _reachedAt[run] = counters.TryGetValue("iterationsToTarget", out var reached) ? (int)reached : null;
+            _secondsToTarget[run] = counters.TryGetValue("secondsToTarget", out var seconds) ? seconds : null;
+        }
+        if (ended) Finish(run);
     }
 
     public int Evaluations(int run) => _evaluations[run];
@@ -142,12 +184,30 @@ public sealed class RaceTurns(int runs, double? target)
 }
 
 /// <summary>A run's loss as the race sees it: each iteration waits for the run's turn; evaluations are counted.</summary>
-public sealed class TurnTakingObjective<T>(IObjective<T> inner, RaceTurns turns, int run) : IObjective<T>, IIterationAware
-    where T : IFloatingPointIeee754<T>
+public sealed class TurnTakingObjective<T>(IObjective<T> inner, RaceTurns turns, int run) : IObjective<T>, IIterationAware,
+    ICheckpointedObjective, IReplayHistory where T : IFloatingPointIeee754<T>
 {
     int? _iteration;
 
     public int Dimension => inner.Dimension;
+
+    /// <summary>The run's own objective (over all rows, or mini-batches).</summary>
+    public IObjective<T> Inner => inner;
+
+    public MiniBatchState? ExportState() => (inner as ICheckpointedObjective)?.ExportState();
+
+    public void ImportState(MiniBatchState state) =>
+        (inner as ICheckpointedObjective ?? throw new ArgumentException("The checkpoint has mini-batches; the objective has none.", nameof(state)))
+            .ImportState(state);
+
+    public long ReplayHistory
+    {
+        get => (inner as IReplayHistory)?.ReplayHistory ?? 0;
+        set
+        {
+            if (inner is IReplayHistory history) history.ReplayHistory = value;
+        }
+    }
 
     public void BeginIteration(int iteration)
     {
@@ -202,18 +262,52 @@ public sealed class RaceMinimizeWork(IReadOnlyList<RaceEntrant> entrants, IReadO
         foreach (var run in runs) run.Release();
     }
 
-    public MinimizeCompleted Run(JobProgress progress, CancellationToken cancellation)
+    static readonly System.Text.Json.JsonSerializerOptions ResultJson = new()
+    {
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    public MinimizeCompleted Run(JobProgress progress, CancellationToken cancellation) => Run(progress, cancellation, null, null);
+
+    /// <summary>
+    /// Runs the race, from <paramref name="resume"/> if given. A checkpoint is offered to <paramref name="onCheckpoint"/> when
+    /// a round ends (the last run still going has done its iteration; the others wait for their turn, so their state is
+    /// that of the same round): each run's own checkpoint, or the result of a run that has ended, and the race's counters.
+    /// </summary>
+    public MinimizeCompleted Run(JobProgress progress, CancellationToken cancellation, MinimizerCheckpoint? resume, CheckpointCallback? onCheckpoint)
     {
         var results = new MinimizeCompleted[runs.Count];
-        var threads = new List<Thread>();
-        for (var i = 1; i < runs.Count; i++)
+        if (resume is not null && resume.Lanes?.Length != runs.Count)
         {
-            var run = i;
+            Release();
+            throw new ArgumentException($"The checkpoint is not one of a race of {runs.Count} runs.", nameof(resume));
+        }
+        var offers = new (int Iteration, Func<MinimizerCheckpoint> Capture)?[runs.Count];
+        var earlier = resume?.ElapsedSeconds ?? 0;
+        var clock = Stopwatch.StartNew();
+        var going = new List<int>();
+        for (var i = 0; i < runs.Count; i++)
+        {
+            if (resume?.Lanes![i] is { } lane)
+            {
+                if (lane.Ended is { } ended)
+                {
+                    results[i] = System.Text.Json.JsonSerializer.Deserialize<MinimizeCompleted>(ended, ResultJson)!;
+                    runs[i].Release();
+                }
+                turns.Import(i, lane.Counters, ended: lane.Ended is not null);
+                if (lane.Ended is not null) continue;
+            }
+            going.Add(i);
+        }
+        var threads = new List<Thread>();
+        foreach (var run in going.Skip(1))
+        {
             var thread = new Thread(() => RunOne(run)) { IsBackground = true, Name = $"race run {run}" };
             thread.Start();
             threads.Add(thread);
         }
-        RunOne(0);
+        if (going.Count > 0) RunOne(going[0]);
         foreach (var thread in threads) thread.Join();
         return Ranked(results, cancellation);
 
@@ -221,7 +315,8 @@ public sealed class RaceMinimizeWork(IReadOnlyList<RaceEntrant> entrants, IReadO
         {
             try
             {
-                results[run] = runs[run].Run(progress.Lane(run, runs.Count, entrants[run].Label), cancellation);
+                results[run] = runs[run].Run(progress.Lane(run, runs.Count, entrants[run].Label), cancellation, resume?.Lanes![run].Running,
+                    onCheckpoint is null ? null : (iteration, capture) => Offered(run, iteration, capture));
             }
             catch (Exception e)
             {
@@ -235,6 +330,19 @@ public sealed class RaceMinimizeWork(IReadOnlyList<RaceEntrant> entrants, IReadO
             {
                 turns.Finish(run);
             }
+        }
+
+        // Called by a run holding the turn after its update; a run that ends the round offers the race's checkpoint.
+        void Offered(int run, int iteration, Func<MinimizerCheckpoint> capture)
+        {
+            offers[run] = (iteration, capture);
+            if (!turns.EndsRound(run)) return;
+            for (var i = 0; i < runs.Count; i++)
+                if (!turns.IsDone(i) && offers[i]?.Iteration != iteration) return;
+            onCheckpoint!(iteration, () => MinimizerCheckpoint.OfLanes(iteration, earlier + clock.Elapsed.TotalSeconds,
+                [.. Enumerable.Range(0, runs.Count).Select(i => turns.IsDone(i)
+                    ? new LaneCheckpoint(null, System.Text.Json.JsonSerializer.SerializeToElement(results[i], ResultJson), turns.Export(i))
+                    : new LaneCheckpoint(offers[i]!.Value.Capture(), null, turns.Export(i)))]));
         }
     }
 

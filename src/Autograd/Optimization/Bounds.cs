@@ -87,4 +87,11 @@ public sealed class ProjectedOptimizer<T>(Optimizer<T> inner, Bounds<T> bounds) 
     }
 
     public override void Reset() => inner.Reset();
+
+    /// <summary>The projection keeps nothing between steps: the state is the rule's own.</summary>
+    public override bool CanCheckpoint => inner.CanCheckpoint;
+
+    public override OptimizerState ExportState() => inner.ExportState();
+
+    public override void ImportState(OptimizerState state) => inner.ImportState(state);
 }

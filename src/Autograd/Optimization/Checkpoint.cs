@@ -61,7 +61,8 @@ public interface IReplayHistory
 /// <summary>An objective whose state between iterations (which rows come next) a checkpoint saves and restores.</summary>
 public interface ICheckpointedObjective
 {
-    MiniBatchState ExportState();
+    /// <summary>The state, or null when there is none to save (a wrapper around an objective over all rows).</summary>
+    MiniBatchState? ExportState();
     void ImportState(MiniBatchState state);
 }
 
@@ -80,7 +81,23 @@ public sealed record MinimizerCheckpoint(int Iteration, double[] Parameters, dou
 {
     /// <summary>The objective's <see cref="IReplayHistory.ReplayHistory"/> at the checkpoint; 0 for objectives without one.</summary>
     public long ReplayHistory { get; init; }
+
+    /// <summary>
+    /// For several runs that take turns (an optimizer race), each run's own state after the round
+    /// <paramref name="Iteration"/>; the other members then describe no run (<see cref="OfLanes"/>).
+    /// </summary>
+    public LaneCheckpoint[]? Lanes { get; init; }
+
+    /// <summary>A checkpoint of several runs taking turns, taken when every run still going has done round <paramref name="round"/>.</summary>
+    public static MinimizerCheckpoint OfLanes(int round, double elapsedSeconds, LaneCheckpoint[] lanes) =>
+        new(round, [], [], 0, 0, 0, 0, elapsedSeconds, new OptimizerState("lanes"), null) { Lanes = lanes };
 }
+
+/// <summary>
+/// One run of several taking turns: its checkpoint while it runs, or, once it has ended, its result as its owner
+/// serialised it (it is not run again); and the owner's counters for it (evaluations, time).
+/// </summary>
+public sealed record LaneCheckpoint(MinimizerCheckpoint? Running, System.Text.Json.JsonElement? Ended, Dictionary<string, double> Counters);
 
 /// <summary>
 /// Called after each iteration's update; <paramref name="capture"/> builds the checkpoint (it copies the state, so call

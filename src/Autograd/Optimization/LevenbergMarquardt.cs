@@ -115,6 +115,20 @@ public sealed class LevenbergMarquardt<T>(IResidualObjective<T> residuals, Bound
         Array.Clear(_scale);
     }
 
+    public override bool CanCheckpoint => true;
+
+    /// <summary>The damping λ, its growth factor and Moré's scaling (the largest column norms seen so far).</summary>
+    public override OptimizerState ExportState() =>
+        new OptimizerState("levenberg-marquardt").With<T>("damping", [_lambda, _growth]).With<T>("scale", _scale);
+
+    public override void ImportState(OptimizerState state)
+    {
+        var damping = new T[2];
+        state.Of("levenberg-marquardt").Read<T>("damping", damping);
+        state.Read<T>("scale", _scale);
+        (_lambda, _growth) = (damping[0], damping[1]);
+    }
+
     static T SumOfSquares(ReadOnlySpan<T> values)
     {
         var sum = T.Zero;

@@ -158,7 +158,12 @@ public static class Minimizer
                 return Finish(StopReason.NoProgress, k, stuck
                     ? $"No progress: the optimizer's search found no better point in {StallLimit} iterations in a row; stopped at iteration {k} with loss {value} and gradient norm {gradientNorm}."
                     : $"No progress: {StallLimit} updates in a row changed no parameter; stopped at iteration {k} with loss {value} and gradient norm {gradientNorm}.");
-            if (checkpoints) onCheckpoint!(k, () => Capture(k));
+            if (checkpoints)
+            {
+                // The capture may be called later, until the next iteration begins (a race's round ends): it must not see k move on.
+                var done = k;
+                onCheckpoint!(done, () => Capture(done));
+            }
         }
         return Finish(StopReason.MaxIterations, rules.MaxIterations, null);
 

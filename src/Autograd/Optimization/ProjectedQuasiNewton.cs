@@ -85,6 +85,34 @@ public sealed class ProjectedLbfgs<T>(int dimension, Bounds<T> bounds, double le
         _moved = false;
     }
 
+    public override bool CanCheckpoint => true;
+
+    /// <summary>The curvature pairs (oldest first), the previous point and gradient, and whether the last step moved.</summary>
+    public override OptimizerState ExportState()
+    {
+        var state = new OptimizerState("projected-lbfgs").With<T>("previousX", _previousX).With<T>("previousGradient", _previousGradient)
+            .With("moved", _moved ? 1 : 0).With("pairs", _history.Count);
+        for (var k = 0; k < _history.Count; k++) state.With<T>($"s{k}", _history[k].S).With<T>($"y{k}", _history[k].Y);
+        return state;
+    }
+
+    public override void ImportState(OptimizerState state)
+    {
+        state.Of("projected-lbfgs").Read<T>("previousX", _previousX);
+        state.Read<T>("previousGradient", _previousGradient);
+        _moved = state.Counter("moved") != 0;
+        var pairs = checked((int)state.Counter("pairs"));
+        if (pairs > _alpha.Length) throw new ArgumentException($"The checkpoint holds {pairs} curvature pairs; this L-BFGS keeps {_alpha.Length}.", nameof(state));
+        _history.Clear();
+        for (var k = 0; k < pairs; k++)
+        {
+            var (s, y) = (new T[_direction.Length], new T[_direction.Length]);
+            state.Read<T>($"s{k}", s);
+            state.Read<T>($"y{k}", y);
+            _history.Add((s, y));
+        }
+    }
+
     T InitialStep(ReadOnlySpan<T> x, ReadOnlySpan<T> gradient)
     {
         if (_history.Count > 0) return _lr;
@@ -219,4 +247,11 @@ public sealed class ProjectedNewton<T>(int dimension, Bounds<T> bounds, double l
             ? StepResult.Moved
             : StepResult.Stuck;
     }
+
+    /// <summary>Nothing carries over between steps: the damping starts afresh from the Hessian at each.</summary>
+    public override bool CanCheckpoint => true;
+
+    public override OptimizerState ExportState() => new("projected-newton");
+
+    public override void ImportState(OptimizerState state) => state.Of("projected-newton");
 }
