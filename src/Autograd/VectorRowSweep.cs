@@ -1,0 +1,217 @@
+using System.Linq.Expressions;
+using System.Numerics;
+using System.Reflection;
+using System.Runtime.Intrinsics;
+
+namespace Autograd;
+
+/// <summary>
+/// The one-pass sweep of a <see cref="FusedReplay{T}"/> compiled into a loop over groups of rows, one
+/// <see cref="Vector512{T}"/> (8 doubles, 16 floats) at a time: each group's chain of elementwise ops runs forward and
+/// straight back in registers, with no chunk buffers. Built from <see cref="VectorRowKernels{T}"/>. The reduction and
+/// each scalar's adjoint add up in one vector accumulator each, lane k taking the rows whose index is k modulo the
+/// width counted from the first row (a multiple of the width), and the lanes are added in a fixed order at the end:
+/// the grouping depends only on the rows, never on addresses or threads, so reruns give the same bits.
+/// Runs whole groups only; the caller runs the last few rows on the chunk kernels.
+/// </summary>
+internal static class VectorRowSweep<T> where T : IFloatingPointIeee754<T>
+{
+    /// <summary>Where the hardware has AVX-512; elsewhere the scalar <see cref="CompiledRowSweep{T}"/> takes chains of arithmetic.</summary>
+    public static bool IsSupported => Vector512.IsHardwareAccelerated && (typeof(T) == typeof(double) || typeof(T) == typeof(float));
+
+    /// <summary>Rows per group.</summary>
+    public static int Width => Vector512<T>.Count;
+
+    static readonly Type V = typeof(Vector512<T>);
+    static readonly Type Kernels = typeof(VectorRowKernels<T>);
+    static MethodInfo Rule(string name) => Kernels.GetMethod(name, BindingFlags.Public | BindingFlags.Static)!;
+    static readonly MethodInfo ForwardRule = Rule(nameof(VectorRowKernels<T>.Forward));
+    static readonly MethodInfo SlopeX = Rule(nameof(VectorRowKernels<T>.DX));
+    static readonly MethodInfo SlopeY = Rule(nameof(VectorRowKernels<T>.DY));
+    static readonly MethodInfo LoadRule = Rule(nameof(VectorRowKernels<T>.Load));
+    static readonly MethodInfo StoreRule = Rule(nameof(VectorRowKernels<T>.Store));
+    static readonly MethodInfo AccumulateRule = Rule(nameof(VectorRowKernels<T>.Accumulate));
+    static readonly MethodInfo AddRule = Rule(nameof(VectorRowKernels<T>.Add));
+    static readonly MethodInfo SubtractRule = Rule(nameof(VectorRowKernels<T>.Subtract));
+    static readonly MethodInfo TotalRule = Rule(nameof(VectorRowKernels<T>.Total));
+    static readonly MethodInfo SinCosRule = Rule(nameof(VectorRowKernels<T>.SinCos));
+    static readonly MethodInfo Broadcast = typeof(Vector512).GetMethods(BindingFlags.Public | BindingFlags.Static)
+        .Single(m => m.Name == nameof(Vector512.Create) && m.IsGenericMethodDefinition && m.GetParameters() is [{ ParameterType.IsGenericParameter: true }])
+        .MakeGenericMethod(typeof(T));
+
+    /// <summary>Longer chains stay on the chunk kernels: past some dozens of vector locals the JIT spills most of them.</summary>
+    public const int MaxLanes = 64;
+
+    /// <summary>
+    /// Compiles rows [start, end) of whole groups (end - start a multiple of <see cref="Width"/>): returns the
+    /// reduction's partial sum (before dividing a mean), writes each vector input's adjoint for those rows, and each
+    /// scalar's adjoint contribution into <c>scalarAdjoints[node id]</c>.
+    /// </summary>
+    public static (CompiledRowSweep<T>.Sweep Sweep, T[][] Arrays) Compile(IReadOnlyList<TapeNode<T>> nodes, int[] lanes,
+        Func<int, bool> isVectorInput, int reduction, int length)
+    {
+        var arrays = new List<T[]>();
+        var arraysParameter = Expression.Parameter(typeof(T[][]), "arrays");
+        var start = Expression.Parameter(typeof(int), "start");
+        var end = Expression.Parameter(typeof(int), "end");
+        var scalarAdjoints = Expression.Parameter(typeof(T[]), "scalarAdjoints");
+        var row = Expression.Variable(typeof(int), "row");
+        var sum = Expression.Variable(V, "sum");
+        var zero = Expression.Constant(Vector512<T>.Zero, V);
+        var locals = new List<ParameterExpression> { row, sum };
+        var setup = new List<Expression> { Expression.Assign(sum, zero) };
+        var body = new List<Expression>();
+        var finish = new List<Expression>();
+        var root = nodes[reduction];
+        var withGrad = root.RequiresGrad;
+
+        var values = new Expression?[nodes.Count];
+        var adjoints = new ParameterExpression?[nodes.Count];
+        // The other half of sin and cos, computed with the value when the slope is needed.
+        var partners = new ParameterExpression?[nodes.Count];
+        var rowAdjoints = new List<(ParameterExpression Adjoint, ParameterExpression Array)>();
+
+        ParameterExpression Local(Type type, string name)
+        {
+            var local = Expression.Variable(type, name);
+            locals.Add(local);
+            return local;
+        }
+
+        Expression ArrayArgument(T[] array)
+        {
+            arrays.Add(array);
+            return Expression.ArrayIndex(arraysParameter, Expression.Constant(arrays.Count - 1));
+        }
+
+        Expression Splat(T value) => Expression.Constant(Vector512.Create(value), V);
+
+        void Operand(int id)
+        {
+            if (id < 0 || values[id] is not null) return;
+            var node = nodes[id];
+            if (isVectorInput(id))
+            {
+                var array = Local(typeof(T[]), $"column{id}");
+                setup.Add(Expression.Assign(array, ArrayArgument(node.Value)));
+                var element = Local(V, $"v{id}");
+                values[id] = element;
+                body.Add(Expression.Assign(element, Expression.Call(LoadRule, array, row)));
+                if (!withGrad || !node.RequiresGrad) return;
+                var adjointArray = Local(typeof(T[]), $"adjoint{id}");
+                setup.Add(Expression.Assign(adjointArray, ArrayArgument(node.Adjoint)));
+                var adjoint = adjoints[id] = Local(V, $"g{id}");
+                rowAdjoints.Add((adjoint, adjointArray));
+                return;
+            }
+            // A scalar: broadcast once before the loop; its adjoint sums over the rows in a vector accumulator.
+            if (node.IsLiteral) values[id] = Splat(node.Value[0]);
+            else
+            {
+                var value = Local(V, $"v{id}");
+                setup.Add(Expression.Assign(value,
+                    Expression.Call(Broadcast, Expression.ArrayIndex(ArrayArgument(node.Value), Expression.Constant(0)))));
+                values[id] = value;
+            }
+            if (!withGrad || !node.RequiresGrad) return;
+            var total = adjoints[id] = Local(V, $"g{id}");
+            setup.Add(Expression.Assign(total, zero));
+            finish.Add(Expression.Assign(Expression.ArrayAccess(scalarAdjoints, Expression.Constant(id)), Expression.Call(TotalRule, total)));
+        }
+
+        foreach (var id in lanes)
+        {
+            var node = nodes[id];
+            Operand(node.X);
+            Operand(node.Y);
+            var value = Local(V, $"v{id}");
+            values[id] = value;
+            var op = OpOf(node);
+            var slopeNeeded = withGrad && node.RequiresGrad && adjoints[node.X] is not null;
+            if (op is Op.Sin or Op.Cos && slopeNeeded)
+            {
+                var pair = Local(typeof((Vector512<T>, Vector512<T>)), $"sincos{id}");
+                body.Add(Expression.Assign(pair, Expression.Call(SinCosRule, values[node.X]!)));
+                var partner = partners[id] = Local(V, $"p{id}");
+                body.Add(Expression.Assign(value, Expression.Field(pair, op == Op.Sin ? "Item1" : "Item2")));
+                body.Add(Expression.Assign(partner, Expression.Field(pair, op == Op.Sin ? "Item2" : "Item1")));
+            }
+            else
+            {
+                body.Add(Expression.Assign(value, Expression.Call(ForwardRule, Expression.Constant(op), values[node.X]!,
+                    node.Y >= 0 ? values[node.Y]! : zero)));
+            }
+            if (withGrad && node.RequiresGrad) adjoints[id] = Local(V, $"g{id}");
+        }
+        Operand(root.X);
+        Operand(root.Y);
+        body.Add(Expression.Assign(sum, root.Op == Op.Dot
+            ? Expression.Call(AccumulateRule, sum, values[root.X]!, values[root.Y]!)
+            : Expression.Call(AddRule, sum, values[root.X]!)));
+
+        if (withGrad)
+        {
+            // A group's adjoints start at zero and every contribution is added, as the chunk kernels do.
+            foreach (var id in lanes)
+                if (adjoints[id] is { } g) body.Add(Expression.Assign(g, zero));
+            foreach (var (adjoint, _) in rowAdjoints) body.Add(Expression.Assign(adjoint, zero));
+            void Contribute(ParameterExpression adjoint, Expression g, Expression slope) =>
+                body.Add(Expression.Assign(adjoint, Expression.Call(AccumulateRule, adjoint, g, slope)));
+            void AddInto(ParameterExpression adjoint, Expression g, bool negate) =>
+                body.Add(Expression.Assign(adjoint, Expression.Call(negate ? SubtractRule : AddRule, adjoint, g)));
+
+            var seed = Splat(root.Op == Op.Mean ? T.One / T.CreateChecked(length) : T.One);
+            if (root.Op == Op.Dot)
+            {
+                if (adjoints[root.X] is { } gx) Contribute(gx, seed, values[root.Y]!);
+                if (adjoints[root.Y] is { } gy) Contribute(gy, seed, values[root.X]!);
+            }
+            else if (adjoints[root.X] is { } gx)
+            {
+                AddInto(gx, seed, negate: false);
+            }
+            for (var lane = lanes.Length - 1; lane >= 0; lane--)
+            {
+                var id = lanes[lane];
+                var node = nodes[id];
+                if (adjoints[id] is not { } g) continue;
+                var op = OpOf(node);
+                Expression x = values[node.X]!, y = node.Y >= 0 ? values[node.Y]! : zero;
+                switch (op)
+                {
+                    // Slopes of ±1 add or subtract g itself: g * 1 and g * -1 are exact, so the bits are the same.
+                    case Op.Add or Op.Sub:
+                        if (adjoints[node.X] is { } ax) AddInto(ax, g, negate: false);
+                        if (adjoints[node.Y] is { } ay) AddInto(ay, g, negate: op == Op.Sub);
+                        continue;
+                    case Op.Neg:
+                        if (adjoints[node.X] is { } an) AddInto(an, g, negate: true);
+                        continue;
+                    case Op.Sin or Op.Cos:
+                        // d sin = cos, d cos = -sin: g * -sin added is g * sin subtracted.
+                        if (adjoints[node.X] is { } at)
+                            body.Add(Expression.Assign(at, op == Op.Sin
+                                ? Expression.Call(AccumulateRule, at, g, partners[id]!)
+                                : Expression.Subtract(at, Expression.Multiply(g, partners[id]!))));
+                        continue;
+                }
+                if (adjoints[node.X] is { } gx)
+                    Contribute(gx, g, Expression.Call(SlopeX, Expression.Constant(op), x, y, values[id]!));
+                if (node.Y >= 0 && adjoints[node.Y] is { } gy)
+                    Contribute(gy, g, Expression.Call(SlopeY, Expression.Constant(op), x, y, values[id]!));
+            }
+            foreach (var (adjoint, array) in rowAdjoints)
+                body.Add(Expression.Call(StoreRule, adjoint, array, row));
+        }
+
+        var done = Expression.Label("done");
+        body.Add(Expression.AddAssign(row, Expression.Constant(Width)));
+        var loop = Expression.Loop(Expression.IfThenElse(Expression.LessThan(row, end), Expression.Block(body), Expression.Break(done)), done);
+        var method = Expression.Block(typeof(T), locals,
+            [.. setup, Expression.Assign(row, start), loop, .. finish, Expression.Call(TotalRule, sum)]);
+        var sweep = Expression.Lambda<CompiledRowSweep<T>.Sweep>(method, arraysParameter, start, end, scalarAdjoints).Compile();
+        return (sweep, [.. arrays]);
+    }
+
+    static Op OpOf(TapeNode<T> node) => node.Op == Op.PowConstant && node.Constant == T.CreateChecked(2) ? Op.Square : node.Op;
+}
