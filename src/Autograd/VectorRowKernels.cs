@@ -8,7 +8,7 @@ namespace Autograd;
 /// <summary>
 /// The rules of Derivatives.cs on a <see cref="Vector512{T}"/> of rows at once, for <see cref="VectorRowSweep{T}"/>:
 /// the same formulas as <see cref="ScalarKernels{T}"/>, so that each row's value and slopes round as one row at a
-/// time would (sin, cos, exp and log are the vectorised library routines, as in the chunk kernels). Like
+/// time would (sin and cos are <see cref="Autograd.SinCos"/>, as in the chunk kernels). Like
 /// ScalarKernels, the arms fold away when the op is a constant in the compiled loop.
 /// </summary>
 internal static class VectorRowKernels<T> where T : IFloatingPointIeee754<T>
@@ -17,7 +17,8 @@ internal static class VectorRowKernels<T> where T : IFloatingPointIeee754<T>
     public static bool Supports(TapeNode<T> node) => node.Op switch
     {
         Op.Neg or Op.Add or Op.Sub or Op.Mul or Op.Div or Op.Square or Op.Abs or Op.Minimum or Op.Maximum or Op.Relu => true,
-        Op.Sin or Op.Cos or Op.Exp or Op.Log or Op.Sqrt => true,
+        // Not exp and log: the runtime's vector routines round differently before and after the JIT optimises them.
+        Op.Sin or Op.Cos or Op.Sqrt => true,
         Op.PowConstant => node.Constant == T.CreateChecked(2),
         _ => false,
     };
@@ -37,13 +38,11 @@ internal static class VectorRowKernels<T> where T : IFloatingPointIeee754<T>
         Op.Maximum => Vector512.Max(x, y),
         Op.Sin => Sin(x),
         Op.Cos => Cos(x),
-        Op.Exp => Exp(x),
-        Op.Log => Log(x),
         Op.Sqrt => Vector512.Sqrt(x),
         _ => throw new NotSupportedException($"{op} has no vector row kernel."),
     };
 
-    /// <summary>dr/dx; for sin and cos the compiled loop passes the other of the pair as <paramref name="r"/>'s partner instead.</summary>
+    /// <summary>dr/dx (sin and cos take their slope from <see cref="SinCos"/> in the compiled loop).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<T> DX(Op op, Vector512<T> x, Vector512<T> y, Vector512<T> r) => op switch
     {
@@ -57,8 +56,6 @@ internal static class VectorRowKernels<T> where T : IFloatingPointIeee754<T>
             Vector512.ConditionalSelect(Vector512.Equals(x, y), Half, Vector512<T>.Zero)),
         Op.Maximum => Vector512.ConditionalSelect(Vector512.GreaterThan(x, y), Vector512<T>.One,
             Vector512.ConditionalSelect(Vector512.Equals(x, y), Half, Vector512<T>.Zero)),
-        Op.Exp => r,
-        Op.Log => Vector512<T>.One / x,
         Op.Sqrt => Half / r,
         _ => throw new NotSupportedException($"{op} has no vector row slope."),
     };
@@ -100,43 +97,21 @@ internal static class VectorRowKernels<T> where T : IFloatingPointIeee754<T>
     public static T Total(Vector512<T> sum) => Vector512.Sum(sum);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<T> Sin(Vector512<T> x)
-    {
-        if (typeof(T) == typeof(double)) return Vector512.Sin(x.As<T, double>()).As<double, T>();
-        return Vector512.Sin(x.As<T, float>()).As<float, T>();
-    }
+    public static Vector512<T> Sin(Vector512<T> x) => SinCos(x).Sin;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<T> Cos(Vector512<T> x)
-    {
-        if (typeof(T) == typeof(double)) return Vector512.Cos(x.As<T, double>()).As<double, T>();
-        return Vector512.Cos(x.As<T, float>()).As<float, T>();
-    }
+    public static Vector512<T> Cos(Vector512<T> x) => SinCos(x).Cos;
 
-    /// <summary>Sin and cos together, the same bits as <see cref="Sin"/> and <see cref="Cos"/> (a test holds it to that).</summary>
+    /// <summary>The chunk kernels' sin and cos (<see cref="Autograd.SinCos"/>): the same bits, row loop or chunks.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static (Vector512<T> Sin, Vector512<T> Cos) SinCos(Vector512<T> x)
     {
         if (typeof(T) == typeof(double))
         {
-            var (s, c) = Vector512.SinCos(x.As<T, double>());
+            var (s, c) = Autograd.SinCos.Of(x.As<T, double>());
             return (s.As<double, T>(), c.As<double, T>());
         }
-        var (sf, cf) = Vector512.SinCos(x.As<T, float>());
+        var (sf, cf) = Autograd.SinCos.Of(x.As<T, float>());
         return (sf.As<float, T>(), cf.As<float, T>());
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector512<T> Exp(Vector512<T> x)
-    {
-        if (typeof(T) == typeof(double)) return Vector512.Exp(x.As<T, double>()).As<double, T>();
-        return Vector512.Exp(x.As<T, float>()).As<float, T>();
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector512<T> Log(Vector512<T> x)
-    {
-        if (typeof(T) == typeof(double)) return Vector512.Log(x.As<T, double>()).As<double, T>();
-        return Vector512.Log(x.As<T, float>()).As<float, T>();
     }
 }

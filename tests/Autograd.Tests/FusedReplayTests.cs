@@ -34,7 +34,7 @@ public class FusedReplayTests
         "mean(0.5*min(abs(y - (b0 + b1*x)), 0.3)^2 + 0.3*(abs(y - (b0 + b1*x)) - min(abs(y - (b0 + b1*x)), 0.3)))",
     ];
 
-    /// <summary>Chains of arithmetic always; with AVX-512 also chains with sin, cos, exp, log or sqrt (the vector row loop).</summary>
+    /// <summary>Chains of arithmetic always; with AVX-512 also chains with sin, cos or sqrt (the vector row loop).</summary>
     static bool CompilesToARowLoop(string text) =>
         ArithmeticOnly.Contains(text) || (VectorRowSweep<double>.IsSupported && text == "sum((w - x)^2 * (1 + 0.1*sin(w)))");
 
@@ -53,10 +53,11 @@ public class FusedReplayTests
         string Lanes(int k) => "sum(" + string.Join(" + ", Enumerable.Repeat("x", k)) + " - b)";
         Assert.True(Compile(Lanes(CompiledRowSweep<double>.MaxLanes)).CompileRowSweep());
         Assert.False(Compile(Lanes(CompiledRowSweep<double>.MaxLanes + 1)).CompileRowSweep());
-        // Sin, cos, exp, log and sqrt compile to the vector row loop (AVX-512 only); other transcendental ops never do.
+        // Sin, cos and sqrt compile to the vector row loop (AVX-512 only); other transcendental ops never do.
         Assert.Equal(VectorRowSweep<double>.IsSupported, Compile("mean(sin(x - b))").CompileRowSweep());
-        Assert.Equal(VectorRowSweep<double>.IsSupported, Compile("mean(exp(-x*b) + log(1 + x) * sqrt(x) - cos(b*x))").CompileRowSweep());
+        Assert.Equal(VectorRowSweep<double>.IsSupported, Compile("mean(sqrt(x) * x - cos(b*x))").CompileRowSweep());
         Assert.False(Compile("mean(softplus(x - b))").CompileRowSweep());
+        Assert.False(Compile("mean(exp(x - b))").CompileRowSweep());
         Assert.False(Compile("mean(x - b) * sum(x)").CompileRowSweep());
     }
 
