@@ -57,7 +57,9 @@ internal static class VectorRowSweep<T> where T : IFloatingPointIeee754<T>
         var scalarAdjoints = Expression.Parameter(typeof(T[]), "scalarAdjoints");
         var row = Expression.Variable(typeof(int), "row");
         var sum = Expression.Variable(V, "sum");
-        var zero = Expression.Constant(Vector512<T>.Zero, V);
+        // Vector constants as Vector512.Create(literal), which the JIT folds: a struct constant would live in the
+        // closure, boxed, and its unboxing (a helper call) would force every vector local out of registers.
+        var zero = Expression.Property(null, V.GetProperty(nameof(Vector512<T>.Zero))!);
         var locals = new List<ParameterExpression> { row, sum };
         var setup = new List<Expression> { Expression.Assign(sum, zero) };
         var body = new List<Expression>();
@@ -84,7 +86,7 @@ internal static class VectorRowSweep<T> where T : IFloatingPointIeee754<T>
             return Expression.ArrayIndex(arraysParameter, Expression.Constant(arrays.Count - 1));
         }
 
-        Expression Splat(T value) => Expression.Constant(Vector512.Create(value), V);
+        Expression Splat(T value) => Expression.Call(Broadcast, Expression.Constant(value, typeof(T)));
 
         void Operand(int id)
         {
