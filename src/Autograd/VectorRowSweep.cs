@@ -153,14 +153,20 @@ internal static class VectorRowSweep<T> where T : IFloatingPointIeee754<T>
 
         if (withGrad)
         {
-            // A group's adjoints start at zero and every contribution is added, as the chunk kernels do.
-            foreach (var id in lanes)
-                if (adjoints[id] is { } g) body.Add(Expression.Assign(g, zero));
-            foreach (var (adjoint, _) in rowAdjoints) body.Add(Expression.Assign(adjoint, zero));
+            // A group's adjoints start at their first contribution (assigned, where the chunk kernels add it to a zero:
+            // the same number but for the sign of a zero, which only ever reaches other zeros, and the stores below
+            // turn into +0), which saves an add per node and group.
+            var started = new HashSet<ParameterExpression>();
+            var perGroup = lanes.Select(id => adjoints[id]).Concat(rowAdjoints.Select(r => r.Adjoint)).OfType<ParameterExpression>().ToHashSet();
+            bool First(ParameterExpression adjoint) => perGroup.Contains(adjoint) && started.Add(adjoint);
             void Contribute(ParameterExpression adjoint, Expression g, Expression slope) =>
-                body.Add(Expression.Assign(adjoint, Expression.Call(AccumulateRule, adjoint, g, slope)));
+                body.Add(Expression.Assign(adjoint, First(adjoint)
+                    ? Expression.Multiply(g, slope)
+                    : Expression.Call(AccumulateRule, adjoint, g, slope)));
             void AddInto(ParameterExpression adjoint, Expression g, bool negate) =>
-                body.Add(Expression.Assign(adjoint, Expression.Call(negate ? SubtractRule : AddRule, adjoint, g)));
+                body.Add(Expression.Assign(adjoint, First(adjoint)
+                    ? negate ? Expression.Negate(g) : g
+                    : Expression.Call(negate ? SubtractRule : AddRule, adjoint, g)));
 
             var seed = Splat(root.Op == Op.Mean ? T.One / T.CreateChecked(length) : T.One);
             if (root.Op == Op.Dot)
@@ -177,6 +183,8 @@ internal static class VectorRowSweep<T> where T : IFloatingPointIeee754<T>
                 var id = lanes[lane];
                 var node = nodes[id];
                 if (adjoints[id] is not { } g) continue;
+                // Nothing downstream of this lane reached the reduction: its adjoint is zero in every row.
+                if (!started.Contains(g)) body.Add(Expression.Assign(g, zero));
                 var op = OpOf(node);
                 Expression x = values[node.X]!, y = node.Y >= 0 ? values[node.Y]! : zero;
                 switch (op)
@@ -192,9 +200,12 @@ internal static class VectorRowSweep<T> where T : IFloatingPointIeee754<T>
                     case Op.Sin or Op.Cos:
                         // d sin = cos, d cos = -sin: g * -sin added is g * sin subtracted.
                         if (adjoints[node.X] is { } at)
-                            body.Add(Expression.Assign(at, op == Op.Sin
-                                ? Expression.Call(AccumulateRule, at, g, partners[id]!)
+                        {
+                            if (op == Op.Sin) Contribute(at, g, partners[id]!);
+                            else body.Add(Expression.Assign(at, First(at)
+                                ? Expression.Negate(Expression.Multiply(g, partners[id]!))
                                 : Expression.Subtract(at, Expression.Multiply(g, partners[id]!))));
+                        }
                         continue;
                 }
                 if (adjoints[node.X] is { } gx)
@@ -202,8 +213,11 @@ internal static class VectorRowSweep<T> where T : IFloatingPointIeee754<T>
                 if (node.Y >= 0 && adjoints[node.Y] is { } gy)
                     Contribute(gy, g, Expression.Call(SlopeY, Expression.Constant(op), x, y, values[id]!));
             }
+            foreach (var (adjoint, _) in rowAdjoints)
+                if (!started.Contains(adjoint)) body.Add(Expression.Assign(adjoint, zero));
+            // Adding zero turns a -0 from a first contribution into the +0 the chunk kernels give.
             foreach (var (adjoint, array) in rowAdjoints)
-                body.Add(Expression.Call(StoreRule, adjoint, array, row));
+                body.Add(Expression.Call(StoreRule, Expression.Call(AddRule, adjoint, zero), array, row));
         }
 
         var done = Expression.Label("done");
