@@ -35,6 +35,9 @@ internal sealed class FusedReplay<T> where T : IFloatingPointIeee754<T>
     readonly T[] _sums;
     readonly T[][] _vectorInputAdjoints;
     readonly int[] _scalarsWithGrad;
+    /// <summary>The adjoints of <see cref="_scalarsWithGrad"/>, and the output node, read without the list's interface calls.</summary>
+    readonly T[][] _scalarAdjoints;
+    readonly TapeNode<T> _root;
     readonly int _length;
     readonly Worker[] _workers;
 
@@ -54,6 +57,8 @@ internal sealed class FusedReplay<T> where T : IFloatingPointIeee754<T>
         _vectorInputAdjoints = nodes.Where((n, i) => kinds[i] == Kind.VectorInput && n.RequiresGrad).Select(n => n.Adjoint).ToArray();
         _scalarsWithGrad = Enumerable.Range(0, nodes.Count)
             .Where(i => kinds[i] is not (Kind.VectorInput or Kind.Lane) && nodes[i].RequiresGrad).ToArray();
+        _scalarAdjoints = _scalarsWithGrad.Select(id => nodes[id].Adjoint).ToArray();
+        _root = nodes[Output];
         var onePass = _reduces.Length == 1 && _reduces[0] == Output;
         var arithmetic = _lanes.All(id => CompiledRowSweep<T>.IsArithmetic(nodes[id]));
         var split = onePass && length >= (arithmetic ? SplitLength : SplitLengthTranscendental);
@@ -160,7 +165,7 @@ internal sealed class FusedReplay<T> where T : IFloatingPointIeee754<T>
     {
         if (_rowSweepPossible && _rowSweep is null && (_rowsReplayed += _length) >= RowsBeforeCompiling) CompileRowSweep();
         tape.RunForward(_before);
-        foreach (var id in _scalarsWithGrad) _nodes[id].Adjoint[0] = T.Zero;
+        foreach (var adjoint in _scalarAdjoints) adjoint[0] = T.Zero;
         foreach (var adjoint in _vectorInputAdjoints) adjoint.AsSpan().Clear();
         if (_reduces.Length == 1 && _reduces[0] == Output) RunOnePass(tape);
         else RunTwoPasses(tape);
@@ -172,7 +177,7 @@ internal sealed class FusedReplay<T> where T : IFloatingPointIeee754<T>
     /// </summary>
     void RunOnePass(Tape<T> tape)
     {
-        var root = _nodes[Output];
+        var root = _root;
         if (root.RequiresGrad) root.Adjoint[0] = T.One;
         if (_workers.Length == 1) _workers[0].RunHere(0, _length);
         else
@@ -193,8 +198,8 @@ internal sealed class FusedReplay<T> where T : IFloatingPointIeee754<T>
         foreach (var worker in _workers) sum += worker.Sum;
         root.Value[0] = root.Op == Op.Mean ? sum / T.CreateChecked(_length) : sum;
         if (!root.RequiresGrad) return;
-        foreach (var id in _scalarsWithGrad)
-            foreach (var worker in _workers) _nodes[id].Adjoint[0] += worker.ScalarAdjoints[id];
+        for (var k = 0; k < _scalarsWithGrad.Length; k++)
+            foreach (var worker in _workers) _scalarAdjoints[k][0] += worker.ScalarAdjoints[_scalarsWithGrad[k]];
         tape.RunBackward(_before, Output);
     }
 
@@ -297,7 +302,7 @@ internal sealed class FusedReplay<T> where T : IFloatingPointIeee754<T>
 
         void SweepRows()
         {
-            var root = replay._nodes[replay.Output];
+            var root = replay._root;
             ScalarAdjoints.AsSpan().Clear();
             if (replay._rowSweep is { } sweep)
             {
