@@ -311,8 +311,8 @@ internal sealed class FusedReplay<T> where T : IFloatingPointIeee754<T>
                     Sum = sweep(replay._rowSweepArrays, _start, _end, ScalarAdjoints);
                     return;
                 }
-                // Whole groups in the vector loop (a worker's first row is a multiple of the group), the last few rows
-                // of the data on the chunk kernels.
+                // Whole groups in the vector loop (a worker's first row is 0 or a multiple of the chunk, so the groups
+                // and their accumulators are fixed by row index), the last few rows of the data on the chunk kernels.
                 var groups = _start + (_end - _start) / VectorRowSweep<T>.Width * VectorRowSweep<T>.Width;
                 var total = groups > _start ? sweep(replay._rowSweepArrays, _start, groups, ScalarAdjoints) : T.Zero;
                 Sum = groups < _end ? total + SweepChunks(root, groups, _end) : total;

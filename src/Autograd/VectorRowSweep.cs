@@ -9,8 +9,9 @@ namespace Autograd;
 /// The one-pass sweep of a <see cref="FusedReplay{T}"/> compiled into a loop over groups of rows, one
 /// <see cref="Vector512{T}"/> (8 doubles, 16 floats) at a time: each group's chain of elementwise ops runs forward and
 /// straight back in registers, with no chunk buffers. Built from <see cref="VectorRowKernels{T}"/>. The reduction and
-/// each scalar's adjoint add up in one vector accumulator each, lane k taking the rows whose index is k modulo the
-/// width counted from the first row (a multiple of the width), and the lanes are added in a fixed order at the end:
+/// each scalar's adjoint add up in two vector accumulators each, one for the even and one for the odd groups counted
+/// from the first row (a multiple of two groups), lane k taking the group's k-th row; the two are added and their
+/// lanes summed in a fixed order at the end:
 /// the grouping depends only on the rows, never on addresses or threads, so reruns give the same bits.
 /// Runs whole groups only; the caller runs the last few rows on the chunk kernels.
 /// </summary>
@@ -56,27 +57,26 @@ internal static class VectorRowSweep<T> where T : IFloatingPointIeee754<T>
         var end = Expression.Parameter(typeof(int), "end");
         var scalarAdjoints = Expression.Parameter(typeof(T[]), "scalarAdjoints");
         var row = Expression.Variable(typeof(int), "row");
-        var sum = Expression.Variable(V, "sum");
         // Vector constants as Vector512.Create(literal), which the JIT folds: a struct constant would live in the
         // closure, boxed, and its unboxing (a helper call) would force every vector local out of registers.
         var zero = Expression.Property(null, V.GetProperty(nameof(Vector512<T>.Zero))!);
-        var locals = new List<ParameterExpression> { row, sum };
-        var setup = new List<Expression> { Expression.Assign(sum, zero) };
-        var body = new List<Expression>();
+        var locals = new List<ParameterExpression> { row };
+        var setup = new List<Expression>();
         var finish = new List<Expression>();
         var root = nodes[reduction];
         var withGrad = root.RequiresGrad;
-
-        var values = new Expression?[nodes.Count];
-        var adjoints = new ParameterExpression?[nodes.Count];
-        // The other half of sin and cos, computed with the value when the slope is needed.
-        var partners = new ParameterExpression?[nodes.Count];
-        var rowAdjoints = new List<(ParameterExpression Adjoint, ParameterExpression Array)>();
 
         ParameterExpression Local(Type type, string name)
         {
             var local = Expression.Variable(type, name);
             locals.Add(local);
+            return local;
+        }
+
+        ParameterExpression Accumulator(string name)
+        {
+            var local = Local(V, name);
+            setup.Add(Expression.Assign(local, zero));
             return local;
         }
 
@@ -88,71 +88,103 @@ internal static class VectorRowSweep<T> where T : IFloatingPointIeee754<T>
 
         Expression Splat(T value) => Expression.Call(Broadcast, Expression.Constant(value, typeof(T)));
 
-        void Operand(int id)
+        // Two sets of accumulators, for even and odd groups counted from the first row, so that consecutive groups
+        // do not wait on each other's adds; added together in a fixed order at the end.
+        var sums = new[] { Accumulator("sum0"), Accumulator("sum1") };
+        var scalarValues = new Expression?[nodes.Count];
+        var scalarTotals = new[] { new ParameterExpression?[nodes.Count], new ParameterExpression?[nodes.Count] };
+        var columns = new ParameterExpression?[nodes.Count];
+        var adjointColumns = new ParameterExpression?[nodes.Count];
+        var seed = Splat(root.Op == Op.Mean ? T.One / T.CreateChecked(length) : T.One);
+
+        // The forward and backward code of one group of rows starting at `at`, adding into accumulator set `set`.
+        List<Expression> Group(Expression at, int set)
         {
-            if (id < 0 || values[id] is not null) return;
-            var node = nodes[id];
-            if (isVectorInput(id))
+            var body = new List<Expression>();
+            var values = new Expression?[nodes.Count];
+            var adjoints = new ParameterExpression?[nodes.Count];
+            // The other half of sin and cos, computed with the value when the slope is needed.
+            var partners = new ParameterExpression?[nodes.Count];
+            var rowAdjoints = new List<(ParameterExpression Adjoint, ParameterExpression Array)>();
+
+            void Operand(int id)
             {
-                var array = Local(typeof(T[]), $"column{id}");
-                setup.Add(Expression.Assign(array, ArrayArgument(node.Value)));
-                var element = Local(V, $"v{id}");
-                values[id] = element;
-                body.Add(Expression.Assign(element, Expression.Call(LoadRule, array, row)));
-                if (!withGrad || !node.RequiresGrad) return;
-                var adjointArray = Local(typeof(T[]), $"adjoint{id}");
-                setup.Add(Expression.Assign(adjointArray, ArrayArgument(node.Adjoint)));
-                var adjoint = adjoints[id] = Local(V, $"g{id}");
-                rowAdjoints.Add((adjoint, adjointArray));
-                return;
+                if (id < 0 || values[id] is not null) return;
+                var node = nodes[id];
+                if (isVectorInput(id))
+                {
+                    if (columns[id] is null)
+                    {
+                        columns[id] = Local(typeof(T[]), $"column{id}");
+                        setup.Add(Expression.Assign(columns[id]!, ArrayArgument(node.Value)));
+                    }
+                    var element = Local(V, $"v{id}_{set}");
+                    values[id] = element;
+                    body.Add(Expression.Assign(element, Expression.Call(LoadRule, columns[id]!, at)));
+                    if (!withGrad || !node.RequiresGrad) return;
+                    if (adjointColumns[id] is null)
+                    {
+                        adjointColumns[id] = Local(typeof(T[]), $"adjoint{id}");
+                        setup.Add(Expression.Assign(adjointColumns[id]!, ArrayArgument(node.Adjoint)));
+                    }
+                    var adjoint = adjoints[id] = Local(V, $"g{id}_{set}");
+                    rowAdjoints.Add((adjoint, adjointColumns[id]!));
+                    return;
+                }
+                // A scalar: broadcast once before the loop; its adjoint sums over the rows in vector accumulators.
+                if (scalarValues[id] is null)
+                {
+                    if (node.IsLiteral) scalarValues[id] = Splat(node.Value[0]);
+                    else
+                    {
+                        var value = Local(V, $"v{id}");
+                        setup.Add(Expression.Assign(value,
+                            Expression.Call(Broadcast, Expression.ArrayIndex(ArrayArgument(node.Value), Expression.Constant(0)))));
+                        scalarValues[id] = value;
+                    }
+                    if (withGrad && node.RequiresGrad)
+                    {
+                        var (a, b) = (scalarTotals[0][id] = Accumulator($"g{id}_0"), scalarTotals[1][id] = Accumulator($"g{id}_1"));
+                        finish.Add(Expression.Assign(Expression.ArrayAccess(scalarAdjoints, Expression.Constant(id)),
+                            Expression.Call(TotalRule, Expression.Call(AddRule, a, b))));
+                    }
+                }
+                values[id] = scalarValues[id];
+                adjoints[id] = scalarTotals[set][id];
             }
-            // A scalar: broadcast once before the loop; its adjoint sums over the rows in a vector accumulator.
-            if (node.IsLiteral) values[id] = Splat(node.Value[0]);
-            else
+
+            foreach (var id in lanes)
             {
-                var value = Local(V, $"v{id}");
-                setup.Add(Expression.Assign(value,
-                    Expression.Call(Broadcast, Expression.ArrayIndex(ArrayArgument(node.Value), Expression.Constant(0)))));
+                var node = nodes[id];
+                Operand(node.X);
+                Operand(node.Y);
+                var value = Local(V, $"v{id}_{set}");
                 values[id] = value;
+                var op = OpOf(node);
+                var slopeNeeded = withGrad && node.RequiresGrad && adjoints[node.X] is not null;
+                if (op is Op.Sin or Op.Cos && slopeNeeded)
+                {
+                    var pair = Local(typeof((Vector512<T>, Vector512<T>)), $"sincos{id}_{set}");
+                    body.Add(Expression.Assign(pair, Expression.Call(SinCosRule, values[node.X]!)));
+                    var partner = partners[id] = Local(V, $"p{id}_{set}");
+                    body.Add(Expression.Assign(value, Expression.Field(pair, op == Op.Sin ? "Item1" : "Item2")));
+                    body.Add(Expression.Assign(partner, Expression.Field(pair, op == Op.Sin ? "Item2" : "Item1")));
+                }
+                else
+                {
+                    body.Add(Expression.Assign(value, Expression.Call(ForwardRule, Expression.Constant(op), values[node.X]!,
+                        node.Y >= 0 ? values[node.Y]! : zero)));
+                }
+                if (withGrad && node.RequiresGrad) adjoints[id] = Local(V, $"g{id}_{set}");
             }
-            if (!withGrad || !node.RequiresGrad) return;
-            var total = adjoints[id] = Local(V, $"g{id}");
-            setup.Add(Expression.Assign(total, zero));
-            finish.Add(Expression.Assign(Expression.ArrayAccess(scalarAdjoints, Expression.Constant(id)), Expression.Call(TotalRule, total)));
-        }
+            Operand(root.X);
+            Operand(root.Y);
+            var sum = sums[set];
+            body.Add(Expression.Assign(sum, root.Op == Op.Dot
+                ? Expression.Call(AccumulateRule, sum, values[root.X]!, values[root.Y]!)
+                : Expression.Call(AddRule, sum, values[root.X]!)));
+            if (!withGrad) return body;
 
-        foreach (var id in lanes)
-        {
-            var node = nodes[id];
-            Operand(node.X);
-            Operand(node.Y);
-            var value = Local(V, $"v{id}");
-            values[id] = value;
-            var op = OpOf(node);
-            var slopeNeeded = withGrad && node.RequiresGrad && adjoints[node.X] is not null;
-            if (op is Op.Sin or Op.Cos && slopeNeeded)
-            {
-                var pair = Local(typeof((Vector512<T>, Vector512<T>)), $"sincos{id}");
-                body.Add(Expression.Assign(pair, Expression.Call(SinCosRule, values[node.X]!)));
-                var partner = partners[id] = Local(V, $"p{id}");
-                body.Add(Expression.Assign(value, Expression.Field(pair, op == Op.Sin ? "Item1" : "Item2")));
-                body.Add(Expression.Assign(partner, Expression.Field(pair, op == Op.Sin ? "Item2" : "Item1")));
-            }
-            else
-            {
-                body.Add(Expression.Assign(value, Expression.Call(ForwardRule, Expression.Constant(op), values[node.X]!,
-                    node.Y >= 0 ? values[node.Y]! : zero)));
-            }
-            if (withGrad && node.RequiresGrad) adjoints[id] = Local(V, $"g{id}");
-        }
-        Operand(root.X);
-        Operand(root.Y);
-        body.Add(Expression.Assign(sum, root.Op == Op.Dot
-            ? Expression.Call(AccumulateRule, sum, values[root.X]!, values[root.Y]!)
-            : Expression.Call(AddRule, sum, values[root.X]!)));
-
-        if (withGrad)
-        {
             // A group's adjoints start at their first contribution (assigned, where the chunk kernels add it to a zero:
             // the same number but for the sign of a zero, which only ever reaches other zeros, and the stores below
             // turn into +0), which saves an add per node and group.
@@ -168,7 +200,6 @@ internal static class VectorRowSweep<T> where T : IFloatingPointIeee754<T>
                     ? negate ? Expression.Negate(g) : g
                     : Expression.Call(negate ? SubtractRule : AddRule, adjoint, g)));
 
-            var seed = Splat(root.Op == Op.Mean ? T.One / T.CreateChecked(length) : T.One);
             if (root.Op == Op.Dot)
             {
                 if (adjoints[root.X] is { } gx) Contribute(gx, seed, values[root.Y]!);
@@ -199,12 +230,12 @@ internal static class VectorRowSweep<T> where T : IFloatingPointIeee754<T>
                         continue;
                     case Op.Sin or Op.Cos:
                         // d sin = cos, d cos = -sin: g * -sin added is g * sin subtracted.
-                        if (adjoints[node.X] is { } at)
+                        if (adjoints[node.X] is { } ag)
                         {
-                            if (op == Op.Sin) Contribute(at, g, partners[id]!);
-                            else body.Add(Expression.Assign(at, First(at)
+                            if (op == Op.Sin) Contribute(ag, g, partners[id]!);
+                            else body.Add(Expression.Assign(ag, First(ag)
                                 ? Expression.Negate(Expression.Multiply(g, partners[id]!))
-                                : Expression.Subtract(at, Expression.Multiply(g, partners[id]!))));
+                                : Expression.Subtract(ag, Expression.Multiply(g, partners[id]!))));
                         }
                         continue;
                 }
@@ -217,14 +248,22 @@ internal static class VectorRowSweep<T> where T : IFloatingPointIeee754<T>
                 if (!started.Contains(adjoint)) body.Add(Expression.Assign(adjoint, zero));
             // Adding zero turns a -0 from a first contribution into the +0 the chunk kernels give.
             foreach (var (adjoint, array) in rowAdjoints)
-                body.Add(Expression.Call(StoreRule, Expression.Call(AddRule, adjoint, zero), array, row));
+                body.Add(Expression.Call(StoreRule, Expression.Call(AddRule, adjoint, zero), array, at));
+            return body;
         }
 
-        var done = Expression.Label("done");
-        body.Add(Expression.AddAssign(row, Expression.Constant(Width)));
-        var loop = Expression.Loop(Expression.IfThenElse(Expression.LessThan(row, end), Expression.Block(body), Expression.Break(done)), done);
+        // Two groups per turn while two are left, then the last one, if any, in the even set.
+        var width = Expression.Constant(Width);
+        var pairs = Expression.Label("pairs");
+        var pairLoop = Expression.Loop(Expression.IfThenElse(
+            Expression.LessThanOrEqual(row, Expression.Subtract(end, Expression.Constant(2 * Width))),
+            Expression.Block([.. Group(row, 0), .. Group(Expression.Add(row, width), 1),
+                Expression.AddAssign(row, Expression.Constant(2 * Width))]),
+            Expression.Break(pairs)), pairs);
+        var last = Expression.IfThen(Expression.LessThan(row, end), Expression.Block(Group(row, 0)));
         var method = Expression.Block(typeof(T), locals,
-            [.. setup, Expression.Assign(row, start), loop, .. finish, Expression.Call(TotalRule, sum)]);
+            [.. setup, Expression.Assign(row, start), pairLoop, last, .. finish,
+                Expression.Call(TotalRule, Expression.Call(AddRule, sums[0], sums[1]))]);
         var sweep = Expression.Lambda<CompiledRowSweep<T>.Sweep>(method, arraysParameter, start, end, scalarAdjoints).Compile();
         return (sweep, [.. arrays]);
     }
