@@ -35,6 +35,9 @@ internal sealed class FusedReplay<T> where T : IFloatingPointIeee754<T>
     readonly T[] _sums;
     readonly T[][] _vectorInputAdjoints;
     readonly int[] _scalarsWithGrad;
+    /// <summary>The adjoints of <see cref="_scalarsWithGrad"/>, and the output node, read without the list's interface calls.</summary>
+    readonly T[][] _scalarAdjoints;
+    readonly TapeNode<T> _root;
     readonly int _length;
     readonly Worker[] _workers;
 
@@ -54,11 +57,15 @@ internal sealed class FusedReplay<T> where T : IFloatingPointIeee754<T>
         _vectorInputAdjoints = nodes.Where((n, i) => kinds[i] == Kind.VectorInput && n.RequiresGrad).Select(n => n.Adjoint).ToArray();
         _scalarsWithGrad = Enumerable.Range(0, nodes.Count)
             .Where(i => kinds[i] is not (Kind.VectorInput or Kind.Lane) && nodes[i].RequiresGrad).ToArray();
+        _scalarAdjoints = _scalarsWithGrad.Select(id => nodes[id].Adjoint).ToArray();
+        _root = nodes[Output];
         var onePass = _reduces.Length == 1 && _reduces[0] == Output;
         var arithmetic = _lanes.All(id => CompiledRowSweep<T>.IsArithmetic(nodes[id]));
         var split = onePass && length >= (arithmetic ? SplitLength : SplitLengthTranscendental);
         _workers = [new Worker(this), .. split ? new[] { new Worker(this) } : []];
-        _rowSweepPossible = onePass && RuntimeFeature.IsDynamicCodeCompiled && _lanes.Length <= CompiledRowSweep<T>.MaxLanes && arithmetic;
+        _rowSweepVectorised = VectorRowSweep<T>.IsSupported && _lanes.All(id => VectorRowKernels<T>.Supports(nodes[id]));
+        _rowSweepPossible = onePass && RuntimeFeature.IsDynamicCodeCompiled && _lanes.Length <= CompiledRowSweep<T>.MaxLanes
+            && (arithmetic || _rowSweepVectorised);
     }
 
     /// <summary>
@@ -67,6 +74,8 @@ internal sealed class FusedReplay<T> where T : IFloatingPointIeee754<T>
     /// </summary>
     const long RowsBeforeCompiling = 1 << 22;
     bool _rowSweepPossible;
+    /// <summary>The row sweep runs a <see cref="VectorRowSweep{T}"/> over whole groups of rows (the rest on the chunk kernels).</summary>
+    readonly bool _rowSweepVectorised;
     long _rowsReplayed;
     CompiledRowSweep<T>.Sweep? _rowSweep;
     T[][] _rowSweepArrays = [];
@@ -81,7 +90,9 @@ internal sealed class FusedReplay<T> where T : IFloatingPointIeee754<T>
         if (_rowSweep is not null) return true;
         try
         {
-            var (sweep, arrays) = CompiledRowSweep<T>.Compile(_nodes, _lanes, id => _kinds[id] == Kind.VectorInput, Output, _length);
+            var (sweep, arrays) = _rowSweepVectorised
+                ? VectorRowSweep<T>.Compile(_nodes, _lanes, id => _kinds[id] == Kind.VectorInput, Output, _length)
+                : CompiledRowSweep<T>.Compile(_nodes, _lanes, id => _kinds[id] == Kind.VectorInput, Output, _length);
             (_rowSweep, _rowSweepArrays) = (sweep, arrays);
             return true;
         }
@@ -154,7 +165,7 @@ internal sealed class FusedReplay<T> where T : IFloatingPointIeee754<T>
     {
         if (_rowSweepPossible && _rowSweep is null && (_rowsReplayed += _length) >= RowsBeforeCompiling) CompileRowSweep();
         tape.RunForward(_before);
-        foreach (var id in _scalarsWithGrad) _nodes[id].Adjoint[0] = T.Zero;
+        foreach (var adjoint in _scalarAdjoints) adjoint[0] = T.Zero;
         foreach (var adjoint in _vectorInputAdjoints) adjoint.AsSpan().Clear();
         if (_reduces.Length == 1 && _reduces[0] == Output) RunOnePass(tape);
         else RunTwoPasses(tape);
@@ -166,28 +177,29 @@ internal sealed class FusedReplay<T> where T : IFloatingPointIeee754<T>
     /// </summary>
     void RunOnePass(Tape<T> tape)
     {
-        var root = _nodes[Output];
+        var root = _root;
         if (root.RequiresGrad) root.Adjoint[0] = T.One;
-        var half = _workers.Length == 1 ? _length : _length / 2 / ChunkLength * ChunkLength;
-        _workers[0].Prepare(0, half);
-        if (_workers.Length == 2)
+        if (_workers.Length == 1) _workers[0].RunHere(0, _length);
+        else
         {
+            var half = _length / 2 / ChunkLength * ChunkLength;
+            _workers[0].Prepare(0, half);
             _workers[1].Prepare(half, _length);
             ThreadPool.UnsafeQueueUserWorkItem(_workers[1], preferLocal: false);
+            _workers[0].Execute();
+            // If no pool thread has taken the second half yet, this thread runs it: a request thread never blocks on a
+            // work item queued behind it, however busy the pool is.
+            _workers[1].Execute();
+            foreach (var worker in _workers) worker.WaitQuietly();
+            foreach (var worker in _workers) worker.ThrowIfFailed();
         }
-        _workers[0].Execute();
-        // If no pool thread has taken the second half yet, this thread runs it: a request thread never blocks on a
-        // work item queued behind it, however busy the pool is.
-        if (_workers.Length == 2) _workers[1].Execute();
-        foreach (var worker in _workers) worker.WaitQuietly();
-        foreach (var worker in _workers) worker.ThrowIfFailed();
 
         var sum = T.Zero;
         foreach (var worker in _workers) sum += worker.Sum;
         root.Value[0] = root.Op == Op.Mean ? sum / T.CreateChecked(_length) : sum;
         if (!root.RequiresGrad) return;
-        foreach (var id in _scalarsWithGrad)
-            foreach (var worker in _workers) _nodes[id].Adjoint[0] += worker.ScalarAdjoints[id];
+        for (var k = 0; k < _scalarsWithGrad.Length; k++)
+            foreach (var worker in _workers) _scalarAdjoints[k][0] += worker.ScalarAdjoints[_scalarsWithGrad[k]];
         tape.RunBackward(_before, Output);
     }
 
@@ -269,26 +281,7 @@ internal sealed class FusedReplay<T> where T : IFloatingPointIeee754<T>
             if (Interlocked.Exchange(ref _claimed, 1) != 0) return;
             try
             {
-                var root = replay._nodes[replay.Output];
-                ScalarAdjoints.AsSpan().Clear();
-                if (replay._rowSweep is { } sweep)
-                {
-                    Sum = sweep(replay._rowSweepArrays, _start, _end, ScalarAdjoints);
-                    return;
-                }
-                var sum = T.Zero;
-                for (var start = _start; start < _end; start += ChunkLength)
-                {
-                    var count = Math.Min(ChunkLength, _end - start);
-                    ForwardLanes(start, count);
-                    var x = Values(root.X, start, count);
-                    sum += root.Op == Op.Dot ? TensorPrimitives.Dot(x, Values(root.Y, start, count)) : TensorPrimitives.Sum(x);
-                    if (!root.RequiresGrad) continue;
-                    ClearLaneAdjoints(count);
-                    ReduceBackward(root, start, count);
-                    BackwardLanes(start, count);
-                }
-                Sum = sum;
+                SweepRows();
             }
             catch (Exception e)
             {
@@ -298,6 +291,52 @@ internal sealed class FusedReplay<T> where T : IFloatingPointIeee754<T>
             {
                 _done.Set();
             }
+        }
+
+        /// <summary>All of the rows on the calling thread, without the hand-over a second thread needs.</summary>
+        public void RunHere(int start, int end)
+        {
+            (_start, _end) = (start, end);
+            SweepRows();
+        }
+
+        void SweepRows()
+        {
+            var root = replay._root;
+            ScalarAdjoints.AsSpan().Clear();
+            if (replay._rowSweep is { } sweep)
+            {
+                if (!replay._rowSweepVectorised)
+                {
+                    Sum = sweep(replay._rowSweepArrays, _start, _end, ScalarAdjoints);
+                    return;
+                }
+                // Whole groups in the vector loop (a worker's first row is 0 or a multiple of the chunk, so the groups
+                // and their accumulators are fixed by row index), the last few rows of the data on the chunk kernels.
+                var groups = _start + (_end - _start) / VectorRowSweep<T>.Width * VectorRowSweep<T>.Width;
+                var total = groups > _start ? sweep(replay._rowSweepArrays, _start, groups, ScalarAdjoints) : T.Zero;
+                Sum = groups < _end ? total + SweepChunks(root, groups, _end) : total;
+                return;
+            }
+            Sum = SweepChunks(root, _start, _end);
+        }
+
+        /// <summary>Rows [from, to) forward and back a chunk at a time; adds into the scalar adjoints, returns the reduction's sum.</summary>
+        T SweepChunks(TapeNode<T> root, int from, int to)
+        {
+            var sum = T.Zero;
+            for (var start = from; start < to; start += ChunkLength)
+            {
+                var count = Math.Min(ChunkLength, to - start);
+                ForwardLanes(start, count);
+                var x = Values(root.X, start, count);
+                sum += root.Op == Op.Dot ? TensorPrimitives.Dot(x, Values(root.Y, start, count)) : TensorPrimitives.Sum(x);
+                if (!root.RequiresGrad) continue;
+                ClearLaneAdjoints(count);
+                ReduceBackward(root, start, count);
+                BackwardLanes(start, count);
+            }
+            return sum;
         }
 
         public void ClearLaneAdjoints(int count)

@@ -3,7 +3,7 @@ using Autograd.Expressions;
 namespace Autograd.Tests;
 
 /// <summary>
-/// Long vectors take the slopes of sin and cos from TensorPrimitives (vectorised) rather than Math.Cos and Math.Sin
+/// Long vectors take the slopes of sin and cos from the engine's vectorised SinCos rather than Math.Cos and Math.Sin
 /// element by element: the same formula, agreeing with the scalar library to a couple of ulps, and the same bits on
 /// every rerun.
 /// </summary>
