@@ -165,6 +165,19 @@ public sealed class Tape<T> where T : IFloatingPointIeee754<T>
         Backward(output);
     }
 
+    /// <summary>
+    /// Once the scalar replay of <paramref name="output"/> is compiled: sets the parameters (the inputs that require
+    /// grad, in node order, flattened) to <paramref name="point"/>, replays as <see cref="ForwardBackwardFused"/> does
+    /// and writes their gradient to <paramref name="gradient"/>, with the copies inside the compiled method. False,
+    /// with nothing done, before that or when the parameters are too many for it.
+    /// </summary>
+    internal bool TryReplayCompiledAt(int output, ReadOnlySpan<T> point, Span<T> gradient, out T value)
+    {
+        if (_steps is not null && _compiled is { } compiled && compiled.Output == output) return compiled.TryReplay(point, gradient, out value);
+        value = default!;
+        return false;
+    }
+
     /// <summary>Compiles the scalar replay of <paramref name="output"/> now instead of after many replays; false when the tape does not allow one.</summary>
     internal bool CompileScalarReplay(int output)
     {
