@@ -115,6 +115,7 @@ public sealed class Tape<T> where T : IFloatingPointIeee754<T>
         _fused = FusedReplay<T>.TryCreate(_nodes, steps);
         Step[] prepared = [.. steps];
         _compiled = _fused is null ? CompiledScalarReplay<T>.TryCreate(_nodes, prepared) : null;
+        _interpreter = _fused is null ? ScalarInterpreter<T>.TryCreate(_nodes, prepared) : null;
         return prepared;
     }
 
@@ -161,6 +162,11 @@ public sealed class Tape<T> where T : IFloatingPointIeee754<T>
             return;
         }
         if (_compiled is not null && _compiled.Output == output) _compiled.CountReplay();
+        if (_interpreter is not null && _interpreter.Output == output)
+        {
+            _interpreter.Run();
+            return;
+        }
         Forward();
         Backward(output);
     }
@@ -176,6 +182,18 @@ public sealed class Tape<T> where T : IFloatingPointIeee754<T>
         if (_steps is not null && _compiled is { } compiled && compiled.Output == output) return compiled.TryReplay(point, gradient, out value);
         value = default!;
         return false;
+    }
+
+    /// <summary>
+    /// Runs the compact interpreter <see cref="ForwardBackwardFused"/> uses before the compiled replay is ready, without
+    /// counting towards compiling (benchmarks); false when the tape has none.
+    /// </summary>
+    internal bool RunScalarInterpreter(int output)
+    {
+        _ = Steps;
+        if (_interpreter is null || _interpreter.Output != output) return false;
+        _interpreter.Run();
+        return true;
     }
 
     /// <summary>Compiles the scalar replay of <paramref name="output"/> now instead of after many replays; false when the tape does not allow one.</summary>
@@ -225,6 +243,7 @@ public sealed class Tape<T> where T : IFloatingPointIeee754<T>
 
     FusedReplay<T>? _fused;
     CompiledScalarReplay<T>? _compiled;
+    ScalarInterpreter<T>? _interpreter;
 
     internal void RunForward(ReadOnlySpan<Step> steps)
     {

@@ -1,0 +1,140 @@
+using System.Numerics;
+
+namespace Autograd;
+
+/// <summary>
+/// The replay of a tape of scalars (vector inputs read only element by element, as <c>x[1]</c>) before it is compiled
+/// (<see cref="CompiledScalarReplay{T}"/>), and for tapes too long to compile: a loop over a compact instruction array
+/// whose operands are slots of two flat arrays, one of values and one of adjoints, instead of every node's own arrays.
+/// It applies the same rules (<see cref="ScalarKernels{T}"/>) in the same order as the node-by-node sweeps, so its
+/// results are theirs to the bit. Like the compiled replay it leaves only the output's value and the inputs' adjoints
+/// current on the tape.
+/// </summary>
+internal sealed class ScalarInterpreter<T> where T : IFloatingPointIeee754<T>
+{
+    /// <summary>
+    /// One step. <see cref="X"/>, <see cref="Y"/> and <see cref="R"/> are slots (node ids); for <see cref="Op.Index"/>,
+    /// X is the vector's place in the table of vectors read by element and Y the element. GX and GY say whether the
+    /// operands take an adjoint.
+    /// </summary>
+    readonly record struct Instruction(Op Op, int X, int Y, int R, T C, bool GX, bool GY);
+
+    readonly Instruction[] _forward;
+    readonly Instruction[] _backward;
+    readonly T[] _values;
+    readonly T[] _adjoints;
+    readonly (int Slot, T[] Values)[] _scalarInputs;
+    readonly (int Slot, T[] Adjoint)[] _scalarGradients;
+    readonly T[][] _vectors;
+    readonly T[][] _vectorAdjoints;
+    readonly T[][] _vectorAdjointOf;
+    readonly T[] _outputValue;
+    readonly bool _outputRequiresGrad;
+
+    ScalarInterpreter(IReadOnlyList<TapeNode<T>> nodes, ReadOnlySpan<Tape<T>.Step> steps)
+    {
+        Output = nodes.Count - 1;
+        _values = new T[nodes.Count];
+        _adjoints = new T[nodes.Count];
+        var vectors = new List<T[]>();
+        var vectorOf = new Dictionary<int, int>();
+        var vectorAdjoints = new List<T[]>();
+        var vectorAdjointOf = new List<T[]>();
+        var scalarInputs = new List<(int, T[])>();
+        var scalarGradients = new List<(int, T[])>();
+        for (var id = 0; id < nodes.Count; id++)
+        {
+            var node = nodes[id];
+            if (node.Op != Op.Input) continue;
+            if (node.Length != 1)
+            {
+                if (node.RequiresGrad) vectorAdjoints.Add(node.Adjoint);
+                continue;
+            }
+            if (node.IsLiteral) _values[id] = node.Value[0];
+            else scalarInputs.Add((id, node.Value));
+            if (node.RequiresGrad) scalarGradients.Add((id, node.Adjoint));
+        }
+        var forward = new Instruction[steps.Length];
+        for (var s = 0; s < steps.Length; s++)
+        {
+            var step = steps[s];
+            var node = step.Node;
+            var x = nodes[node.X];
+            if (step.Op == Op.Index)
+            {
+                if (!vectorOf.TryGetValue(node.X, out var vector))
+                {
+                    vector = vectorOf[node.X] = vectors.Count;
+                    vectors.Add(x.Value);
+                    vectorAdjointOf.Add(x.Adjoint);
+                }
+                forward[s] = new Instruction(Op.Index, vector, node.Index, step.Id, step.C, x.RequiresGrad, false);
+            }
+            else
+            {
+                var y = node.Y >= 0 ? nodes[node.Y] : null;
+                forward[s] = new Instruction(step.Op, node.X, node.Y, step.Id, step.C, x.RequiresGrad, y?.RequiresGrad ?? false);
+            }
+        }
+        _forward = forward;
+        var backward = new List<Instruction>();
+        for (var s = steps.Length - 1; s >= 0; s--) if (steps[s].RequiresGrad) backward.Add(forward[s]);
+        _backward = [.. backward];
+        _vectors = [.. vectors];
+        _vectorAdjoints = [.. vectorAdjoints];
+        _vectorAdjointOf = [.. vectorAdjointOf];
+        _scalarInputs = [.. scalarInputs];
+        _scalarGradients = [.. scalarGradients];
+        _outputValue = nodes[Output].Value;
+        _outputRequiresGrad = nodes[Output].RequiresGrad;
+    }
+
+    /// <summary>The node whose value and gradient the replay computes: the tape's last.</summary>
+    public int Output { get; }
+
+    /// <summary>An interpreter for <paramref name="nodes"/> up to the last one, or null when a step computes or reads a whole vector.</summary>
+    public static ScalarInterpreter<T>? TryCreate(IReadOnlyList<TapeNode<T>> nodes, ReadOnlySpan<Tape<T>.Step> steps)
+    {
+        if (steps.Length == 0 || nodes[^1].Length != 1 || steps[^1].Id != nodes.Count - 1) return null;
+        foreach (ref readonly var step in steps)
+        {
+            if (step.Node.Length != 1) return null;
+            var readsElement = step.Op == Op.Index && nodes[step.Node.X].Op == Op.Input;
+            if (!step.Scalar && !readsElement) return null;
+        }
+        return new ScalarInterpreter<T>(nodes, steps);
+    }
+
+    /// <summary>The forward and backward sweep: writes the output's value and the inputs' adjoints.</summary>
+    public void Run()
+    {
+        var v = _values.AsSpan();
+        foreach (var (slot, values) in _scalarInputs) v[slot] = values[0];
+        var vectors = _vectors;
+        foreach (ref readonly var i in _forward.AsSpan())
+            v[i.R] = i.Op == Op.Index ? vectors[i.X][i.Y] : ScalarKernels<T>.Forward(i.Op, v[i.X], i.Y >= 0 ? v[i.Y] : T.Zero, i.C);
+        _outputValue[0] = v[Output];
+
+        var g = _adjoints.AsSpan();
+        g.Clear();
+        foreach (var adjoint in _vectorAdjoints) adjoint.AsSpan().Clear();
+        if (_outputRequiresGrad)
+        {
+            g[Output] = T.One;
+            foreach (ref readonly var i in _backward.AsSpan())
+            {
+                var gr = g[i.R];
+                if (i.Op == Op.Index)
+                {
+                    if (i.GX) _vectorAdjointOf[i.X][i.Y] += gr;
+                    continue;
+                }
+                T x = v[i.X], y = i.Y >= 0 ? v[i.Y] : T.Zero, r = v[i.R];
+                if (i.GX) g[i.X] += gr * ScalarKernels<T>.DX(i.Op, x, y, r, i.C);
+                if (i.GY) g[i.Y] += gr * ScalarKernels<T>.DY(i.Op, x, y, r);
+            }
+        }
+        foreach (var (slot, adjoint) in _scalarGradients) adjoint[0] = g[slot];
+    }
+}
