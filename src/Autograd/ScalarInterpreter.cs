@@ -1,4 +1,6 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace Autograd;
 
@@ -109,32 +111,88 @@ internal sealed class ScalarInterpreter<T> where T : IFloatingPointIeee754<T>
     /// <summary>The forward and backward sweep: writes the output's value and the inputs' adjoints.</summary>
     public void Run()
     {
-        var v = _values.AsSpan();
-        foreach (var (slot, values) in _scalarInputs) v[slot] = values[0];
-        var vectors = _vectors;
+        // Every slot is a node id of this tape, checked when the instructions were made: no bounds checks here.
+        ref var v = ref MemoryMarshal.GetArrayDataReference(_values);
+        foreach (var (slot, values) in _scalarInputs) Unsafe.Add(ref v, slot) = values[0];
+        // The commonest ops inline, as in the node-by-node sweeps; the rest go through the table, out of line so
+        // that this loop stays small.
         foreach (ref readonly var i in _forward.AsSpan())
-            v[i.R] = i.Op == Op.Index ? vectors[i.X][i.Y] : ScalarKernels<T>.Forward(i.Op, v[i.X], i.Y >= 0 ? v[i.Y] : T.Zero, i.C);
-        _outputValue[0] = v[Output];
+        {
+            switch (i.Op)
+            {
+                case Op.Add:
+                    Unsafe.Add(ref v, i.R) = AddRule.Value(Unsafe.Add(ref v, i.X), Unsafe.Add(ref v, i.Y));
+                    break;
+                case Op.Sub:
+                    Unsafe.Add(ref v, i.R) = SubRule.Value(Unsafe.Add(ref v, i.X), Unsafe.Add(ref v, i.Y));
+                    break;
+                case Op.Mul:
+                    Unsafe.Add(ref v, i.R) = MulRule.Value(Unsafe.Add(ref v, i.X), Unsafe.Add(ref v, i.Y));
+                    break;
+                case Op.Square:
+                    Unsafe.Add(ref v, i.R) = SquareRule.Value(Unsafe.Add(ref v, i.X), i.C);
+                    break;
+                case Op.Index:
+                    Unsafe.Add(ref v, i.R) = _vectors[i.X][i.Y];
+                    break;
+                default:
+                    Unsafe.Add(ref v, i.R) = Forward(i.Op, Unsafe.Add(ref v, i.X), i.Y >= 0 ? Unsafe.Add(ref v, i.Y) : T.Zero, i.C);
+                    break;
+            }
+        }
+        _outputValue[0] = Unsafe.Add(ref v, Output);
 
-        var g = _adjoints.AsSpan();
-        g.Clear();
+        Array.Clear(_adjoints);
+        ref var g = ref MemoryMarshal.GetArrayDataReference(_adjoints);
         foreach (var adjoint in _vectorAdjoints) adjoint.AsSpan().Clear();
         if (_outputRequiresGrad)
         {
-            g[Output] = T.One;
+            Unsafe.Add(ref g, Output) = T.One;
             foreach (ref readonly var i in _backward.AsSpan())
             {
-                var gr = g[i.R];
-                if (i.Op == Op.Index)
+                var gr = Unsafe.Add(ref g, i.R);
+                switch (i.Op)
                 {
-                    if (i.GX) _vectorAdjointOf[i.X][i.Y] += gr;
-                    continue;
+                    case Op.Index:
+                        if (i.GX) _vectorAdjointOf[i.X][i.Y] += gr;
+                        break;
+                    case Op.Add:
+                        if (i.GX) Unsafe.Add(ref g, i.X) += gr * AddRule.DX(Unsafe.Add(ref v, i.X), Unsafe.Add(ref v, i.Y), Unsafe.Add(ref v, i.R));
+                        if (i.GY) Unsafe.Add(ref g, i.Y) += gr * AddRule.DY(Unsafe.Add(ref v, i.X), Unsafe.Add(ref v, i.Y), Unsafe.Add(ref v, i.R));
+                        break;
+                    case Op.Sub:
+                        if (i.GX) Unsafe.Add(ref g, i.X) += gr * SubRule.DX(Unsafe.Add(ref v, i.X), Unsafe.Add(ref v, i.Y), Unsafe.Add(ref v, i.R));
+                        if (i.GY) Unsafe.Add(ref g, i.Y) += gr * SubRule.DY(Unsafe.Add(ref v, i.X), Unsafe.Add(ref v, i.Y), Unsafe.Add(ref v, i.R));
+                        break;
+                    case Op.Mul:
+                        {
+                            T x = Unsafe.Add(ref v, i.X), y = Unsafe.Add(ref v, i.Y);
+                            if (i.GX) Unsafe.Add(ref g, i.X) += gr * MulRule.DX(x, y, Unsafe.Add(ref v, i.R));
+                            if (i.GY) Unsafe.Add(ref g, i.Y) += gr * MulRule.DY(x, y, Unsafe.Add(ref v, i.R));
+                            break;
+                        }
+                    case Op.Square:
+                        if (i.GX) Unsafe.Add(ref g, i.X) += gr * SquareRule.Slope(Unsafe.Add(ref v, i.X), Unsafe.Add(ref v, i.R), i.C);
+                        break;
+                    default:
+                        {
+                            T x = Unsafe.Add(ref v, i.X), y = i.Y >= 0 ? Unsafe.Add(ref v, i.Y) : T.Zero, r = Unsafe.Add(ref v, i.R);
+                            if (i.GX) Unsafe.Add(ref g, i.X) += gr * DX(i.Op, x, y, r, i.C);
+                            if (i.GY) Unsafe.Add(ref g, i.Y) += gr * DY(i.Op, x, y, r);
+                            break;
+                        }
                 }
-                T x = v[i.X], y = i.Y >= 0 ? v[i.Y] : T.Zero, r = v[i.R];
-                if (i.GX) g[i.X] += gr * ScalarKernels<T>.DX(i.Op, x, y, r, i.C);
-                if (i.GY) g[i.Y] += gr * ScalarKernels<T>.DY(i.Op, x, y, r);
             }
         }
-        foreach (var (slot, adjoint) in _scalarGradients) adjoint[0] = g[slot];
+        foreach (var (slot, adjoint) in _scalarGradients) adjoint[0] = Unsafe.Add(ref g, slot);
     }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    static T Forward(Op op, T x, T y, T c) => ScalarKernels<T>.Forward(op, x, y, c);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    static T DX(Op op, T x, T y, T r, T c) => ScalarKernels<T>.DX(op, x, y, r, c);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    static T DY(Op op, T x, T y, T r) => ScalarKernels<T>.DY(op, x, y, r);
 }
