@@ -16,7 +16,8 @@ internal sealed class ScalarInterpreter<T> where T : IFloatingPointIeee754<T>
 {
     /// <summary>
     /// One step. <see cref="X"/>, <see cref="Y"/> and <see cref="R"/> are slots (node ids); for <see cref="Op.Index"/>,
-    /// X is the vector's place in the table of vectors read by element and Y the element. GX and GY say whether the
+    /// X is the vector's place in the table of vectors read by element and Y the element, or X the slot of a vector of
+    /// one element and Y -1. GX and GY say whether the
     /// operands take an adjoint.
     /// </summary>
     readonly record struct Instruction(Op Op, int X, int Y, int R, T C, bool GX, bool GY);
@@ -63,7 +64,12 @@ internal sealed class ScalarInterpreter<T> where T : IFloatingPointIeee754<T>
             var step = steps[s];
             var node = step.Node;
             var x = nodes[node.X];
-            if (step.Op == Op.Index)
+            if (step.Op == Op.Index && x.Length == 1)
+            {
+                // A vector of one element is loaded into its slot like a scalar, and its adjoint is written from there.
+                forward[s] = new Instruction(Op.Index, node.X, -1, step.Id, step.C, x.RequiresGrad, false);
+            }
+            else if (step.Op == Op.Index)
             {
                 if (!vectorOf.TryGetValue(node.X, out var vector))
                 {
@@ -133,7 +139,7 @@ internal sealed class ScalarInterpreter<T> where T : IFloatingPointIeee754<T>
                     Unsafe.Add(ref v, i.R) = SquareRule.Value(Unsafe.Add(ref v, i.X), i.C);
                     break;
                 case Op.Index:
-                    Unsafe.Add(ref v, i.R) = _vectors[i.X][i.Y];
+                    Unsafe.Add(ref v, i.R) = i.Y < 0 ? Unsafe.Add(ref v, i.X) : _vectors[i.X][i.Y];
                     break;
                 default:
                     Unsafe.Add(ref v, i.R) = Forward(i.Op, Unsafe.Add(ref v, i.X), i.Y >= 0 ? Unsafe.Add(ref v, i.Y) : T.Zero, i.C);
@@ -154,7 +160,9 @@ internal sealed class ScalarInterpreter<T> where T : IFloatingPointIeee754<T>
                 switch (i.Op)
                 {
                     case Op.Index:
-                        if (i.GX) _vectorAdjointOf[i.X][i.Y] += gr;
+                        if (!i.GX) break;
+                        if (i.Y < 0) Unsafe.Add(ref g, i.X) += gr;
+                        else _vectorAdjointOf[i.X][i.Y] += gr;
                         break;
                     case Op.Add:
                         if (i.GX) Unsafe.Add(ref g, i.X) += gr * AddRule.DX(Unsafe.Add(ref v, i.X), Unsafe.Add(ref v, i.Y), Unsafe.Add(ref v, i.R));

@@ -105,6 +105,18 @@ public class ScalarInterpreterTests
     }
 
     [Fact]
+    public void AVectorOfOneElementReadByIndexAndWhole()
+    {
+        // x has one element: read as x[1] and as a whole (a scalar operand); both adjoints meet in one element.
+        const string text = "c*x[1]^2/2 + 3*x";
+        var build = () => Compile<double>(text, ("x[]", [0.5], true), ("c", [1.5], false));
+        AssertInterpreterGivesTheSweepsBits(build, text);
+        var formula = build();
+        Assert.Equal(1.5 * 0.25 / 2 + 1.5, formula.EvaluateWithGradientFused());
+        Assert.Equal([1.5 * 0.5 + 3], formula.GradientOf(0).ToArray());
+    }
+
+    [Fact]
     public void TapesTooLongToCompileAreInterpreted()
     {
         var text = string.Join(" + ", Enumerable.Range(0, CompiledScalarReplay<double>.MaxSteps + 50).Select(i => $"sin({i % 7 + 1} * x) * y"));
