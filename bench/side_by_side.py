@@ -31,7 +31,8 @@ FLOOR_NAMES = {
 ROWS = [
     ("W1 paraboloid through the objective (compiled)", "ParaboloidEngine", None, ["ParaboloidFloor"], "", "W1", 3),
     ("W1 compiled replay alone", "ParaboloidReplay", None, ["ParaboloidFloor"], "", "W1", 3),
-    ("W1 interpreter (first replays)", "ParaboloidInterpreted", None, ["ParaboloidFloor"], "", "W1", 10),
+    ("W1 interpreter (first replays)", "ParaboloidFirstReplays", None, ["ParaboloidFloor"], "", "W1", 10),
+    ("W1 node-by-node sweeps (explain)", "ParaboloidInterpreted", None, ["ParaboloidFloor"], "", "W1", None),
     ("W1 cold (parse + record + first call)", "ParaboloidCold", None, [], "", "W1", None),
     ("W2 Rosenbrock sgd iteration", "RosenbrockEngine", None, ["RosenbrockFloor"], "", "W2", 3),
     ("W3 least squares n = 200", "LeastSquaresEngine", "LeastSquaresEngineFloat",

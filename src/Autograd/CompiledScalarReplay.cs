@@ -2,6 +2,7 @@ using System.Linq.Expressions;
 using System.Numerics;
 using System.Reflection;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace Autograd;
 
@@ -31,6 +32,8 @@ internal sealed class CompiledScalarReplay<T> where T : IFloatingPointIeee754<T>
     static readonly MethodInfo SlopeX = typeof(ScalarKernels<T>).GetMethod(nameof(ScalarKernels<T>.DX))!;
     static readonly MethodInfo SlopeY = typeof(ScalarKernels<T>).GetMethod(nameof(ScalarKernels<T>.DY))!;
     static readonly MethodInfo AccumulateRule = typeof(CompiledScalarReplay<T>).GetMethod(nameof(Accumulate), BindingFlags.NonPublic | BindingFlags.Static)!;
+    static readonly MethodInfo LoadElement = typeof(CompiledScalarReplay<T>).GetMethod(nameof(Load), BindingFlags.NonPublic | BindingFlags.Static)!;
+    static readonly MethodInfo StoreElement = typeof(CompiledScalarReplay<T>).GetMethod(nameof(Store), BindingFlags.NonPublic | BindingFlags.Static)!;
 
     readonly IReadOnlyList<TapeNode<T>> _nodes;
     readonly Tape<T>.Step[] _steps;
@@ -42,7 +45,21 @@ internal sealed class CompiledScalarReplay<T> where T : IFloatingPointIeee754<T>
     /// The compiled method and the arrays it reads and writes, handed to it as its argument: as constants of
     /// its closure, each would cost a cast.
     /// </summary>
-    sealed record Method(Action<T[][]> Run, T[][] Arrays);
+    sealed record Method(Run Run, T[][] Arrays);
+
+    /// <summary>
+    /// The compiled forward and backward sweep. With <paramref name="fromPoint"/> it first copies the parameters from
+    /// <paramref name="point"/> into their input arrays and at the end writes the gradient to <paramref name="gradient"/>
+    /// as well as to the inputs' adjoints (the objective's copy in and copy out, done in the method itself); otherwise
+    /// it reads the inputs as they are and neither reference is touched.
+    /// </summary>
+    internal delegate T Run(T[][] arrays, ref T point, ref T gradient, bool fromPoint);
+
+    /// <summary>
+    /// The parameters (the inputs that require grad, in node order, all their elements) that the method copies in
+    /// from a point: past this many elements it does not, and the objective copies them itself.
+    /// </summary>
+    public const int MaxPointElements = 64;
 
     CompiledScalarReplay(IReadOnlyList<TapeNode<T>> nodes, Tape<T>.Step[] steps, int output)
     {
@@ -50,7 +67,12 @@ internal sealed class CompiledScalarReplay<T> where T : IFloatingPointIeee754<T>
         _nodes = [.. nodes];
         _steps = [.. steps];
         Output = output;
+        var parameters = 0L;
+        foreach (var node in _nodes) if (IsParameter(node)) parameters += node.Length;
+        PointLength = parameters <= MaxPointElements ? (int)parameters : -1;
     }
+
+    static bool IsParameter(TapeNode<T> node) => node.Op == Op.Input && node.RequiresGrad && !node.IsLiteral;
 
     /// <summary>The node whose value and gradient the compiled method computes.</summary>
     public int Output { get; }
@@ -63,7 +85,30 @@ internal sealed class CompiledScalarReplay<T> where T : IFloatingPointIeee754<T>
     {
         var method = _method;
         if (method is null) return false;
-        method.Run(method.Arrays);
+        method.Run(method.Arrays, ref Unsafe.NullRef<T>(), ref Unsafe.NullRef<T>(), false);
+        return true;
+    }
+
+    /// <summary>
+    /// The parameters' elements flattened in node order (the point <see cref="TryReplay(ReadOnlySpan{T}, Span{T}, out T)"/>
+    /// takes), or -1 when there are more than <see cref="MaxPointElements"/>.
+    /// </summary>
+    public int PointLength { get; }
+
+    /// <summary>
+    /// Sets the parameters to <paramref name="point"/>, runs the compiled method and writes the gradient to
+    /// <paramref name="gradient"/>: what <see cref="TryReplay()"/> does between copying the point in and the gradient
+    /// out, with the copies inside the method. False (nothing done) until compiled or when the spans are too short.
+    /// </summary>
+    public bool TryReplay(ReadOnlySpan<T> point, Span<T> gradient, out T value)
+    {
+        var method = _method;
+        if (method is null || PointLength < 0 || point.Length < PointLength || gradient.Length < PointLength)
+        {
+            value = default!;
+            return false;
+        }
+        value = method.Run(method.Arrays, ref MemoryMarshal.GetReference(point), ref MemoryMarshal.GetReference(gradient), true);
         return true;
     }
 
@@ -113,6 +158,9 @@ internal sealed class CompiledScalarReplay<T> where T : IFloatingPointIeee754<T>
     {
         var arraysUsed = new List<T[]>();
         var state = Expression.Parameter(typeof(T[][]), "arrays");
+        var point = Expression.Parameter(typeof(T).MakeByRefType(), "point");
+        var gradient = Expression.Parameter(typeof(T).MakeByRefType(), "gradient");
+        var fromPoint = Expression.Parameter(typeof(bool), "fromPoint");
         var statements = new List<Expression>();
         var locals = new List<ParameterExpression>();
         var values = new Expression?[_nodes.Count];
@@ -142,6 +190,20 @@ internal sealed class CompiledScalarReplay<T> where T : IFloatingPointIeee754<T>
                 read.Add(step.Node.X);
                 if (step.Node.Y >= 0) read.Add(step.Node.Y);
             }
+        }
+        if (PointLength >= 0)
+        {
+            var copyIn = new List<Expression>();
+            var offset = 0;
+            foreach (var node in _nodes.Where(IsParameter))
+            {
+                var target = Local(typeof(T[]), $"point{offset}");
+                copyIn.Add(Expression.Assign(target, ArrayArgument(node.Value)));
+                for (var k = 0; k < node.Length; k++)
+                    copyIn.Add(Expression.Assign(Expression.ArrayAccess(target, Expression.Constant(k)),
+                        Expression.Call(LoadElement, point, Expression.Constant(offset++))));
+            }
+            if (copyIn.Count > 0) statements.Add(Expression.IfThen(fromPoint, Expression.Block(copyIn)));
         }
         for (var id = 0; id <= Output; id++)
         {
@@ -220,7 +282,22 @@ internal sealed class CompiledScalarReplay<T> where T : IFloatingPointIeee754<T>
 
         foreach (var ((id, k), element) in elementAdjoints)
             statements.Add(Expression.Assign(Expression.ArrayAccess(adjointArrays[id]!, Expression.Constant(k)), element));
-        var lambda = Expression.Lambda<Action<T[][]>>(Expression.Block(locals, statements), state);
+        if (PointLength >= 0)
+        {
+            // The gradient as the objective copied it from the adjoints: an element nothing reads has adjoint zero.
+            var copyOut = new List<Expression>();
+            var offset = 0;
+            for (var id = 0; id < _nodes.Count; id++)
+            {
+                if (!IsParameter(_nodes[id])) continue;
+                for (var k = 0; k < _nodes[id].Length; k++)
+                    copyOut.Add(Expression.Call(StoreElement, gradient, Expression.Constant(offset++),
+                        elementAdjoints.TryGetValue((id, k), out var element) ? element : zero));
+            }
+            if (copyOut.Count > 0) statements.Add(Expression.IfThen(fromPoint, Expression.Block(copyOut)));
+        }
+        statements.Add(values[Output]!);
+        var lambda = Expression.Lambda<Run>(Expression.Block(typeof(T), locals, statements), state, point, gradient, fromPoint);
         var signature = Signature();
         if (!SharedMethods.TryGetValue(signature, out var run))
             run = SharedMethods.Count < MaxSharedMethods ? SharedMethods.GetOrAdd(signature, _ => lambda.Compile()) : lambda.Compile();
@@ -249,7 +326,8 @@ internal sealed class CompiledScalarReplay<T> where T : IFloatingPointIeee754<T>
             var node = _nodes[id];
             signature.Append((int)ops[id]).Append(',').Append(node.X).Append(',').Append(node.Y).Append(',').Append(node.Index)
                 .Append(',').Append(node.RequiresGrad ? 'g' : '-').Append(node.IsLiteral ? 'l' : '-')
-                .Append(',').Append(Bits(node.Constant)).Append(',').Append(node.IsLiteral ? Bits(node.Value[0]) : "").Append(';');
+                .Append(',').Append(Bits(node.Constant)).Append(',').Append(node.IsLiteral ? Bits(node.Value[0]) : "")
+                .Append(',').Append(node.Op == Op.Input ? node.Length : 1).Append(';');
         }
         return signature.ToString();
 
@@ -257,12 +335,18 @@ internal sealed class CompiledScalarReplay<T> where T : IFloatingPointIeee754<T>
     }
 
     const int MaxSharedMethods = 1024;
-    static readonly System.Collections.Concurrent.ConcurrentDictionary<string, Action<T[][]>> SharedMethods = new();
+    static readonly System.Collections.Concurrent.ConcurrentDictionary<string, Run> SharedMethods = new();
 
     /// <summary>The compiled method, for tests that check copies share it; null while interpreted.</summary>
-    internal Action<T[][]>? CompiledMethod => _method?.Run;
+    internal Run? CompiledMethod => _method?.Run;
 
     /// <summary>The interpreter's <c>adjoint += g * slope</c>, as one call so that both round alike.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static T Accumulate(T adjoint, T g, T slope) => adjoint + g * slope;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static T Load(ref T point, int index) => Unsafe.Add(ref point, index);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Store(ref T gradient, int index, T value) => Unsafe.Add(ref gradient, index) = value;
 }

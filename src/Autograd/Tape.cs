@@ -115,6 +115,7 @@ public sealed class Tape<T> where T : IFloatingPointIeee754<T>
         _fused = FusedReplay<T>.TryCreate(_nodes, steps);
         Step[] prepared = [.. steps];
         _compiled = _fused is null ? CompiledScalarReplay<T>.TryCreate(_nodes, prepared) : null;
+        _interpreter = _fused is null ? ScalarInterpreter<T>.TryCreate(_nodes, prepared) : null;
         return prepared;
     }
 
@@ -161,8 +162,38 @@ public sealed class Tape<T> where T : IFloatingPointIeee754<T>
             return;
         }
         if (_compiled is not null && _compiled.Output == output) _compiled.CountReplay();
+        if (_interpreter is not null && _interpreter.Output == output)
+        {
+            _interpreter.Run();
+            return;
+        }
         Forward();
         Backward(output);
+    }
+
+    /// <summary>
+    /// Once the scalar replay of <paramref name="output"/> is compiled: sets the parameters (the inputs that require
+    /// grad, in node order, flattened) to <paramref name="point"/>, replays as <see cref="ForwardBackwardFused"/> does
+    /// and writes their gradient to <paramref name="gradient"/>, with the copies inside the compiled method. False,
+    /// with nothing done, before that or when the parameters are too many for it.
+    /// </summary>
+    internal bool TryReplayCompiledAt(int output, ReadOnlySpan<T> point, Span<T> gradient, out T value)
+    {
+        if (_steps is not null && _compiled is { } compiled && compiled.Output == output) return compiled.TryReplay(point, gradient, out value);
+        value = default!;
+        return false;
+    }
+
+    /// <summary>
+    /// Runs the compact interpreter <see cref="ForwardBackwardFused"/> uses before the compiled replay is ready, without
+    /// counting towards compiling (benchmarks); false when the tape has none.
+    /// </summary>
+    internal bool RunScalarInterpreter(int output)
+    {
+        _ = Steps;
+        if (_interpreter is null || _interpreter.Output != output) return false;
+        _interpreter.Run();
+        return true;
     }
 
     /// <summary>Compiles the scalar replay of <paramref name="output"/> now instead of after many replays; false when the tape does not allow one.</summary>
@@ -212,6 +243,7 @@ public sealed class Tape<T> where T : IFloatingPointIeee754<T>
 
     FusedReplay<T>? _fused;
     CompiledScalarReplay<T>? _compiled;
+    ScalarInterpreter<T>? _interpreter;
 
     internal void RunForward(ReadOnlySpan<Step> steps)
     {

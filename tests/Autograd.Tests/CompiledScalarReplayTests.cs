@@ -278,4 +278,43 @@ public class CompiledScalarReplayTests
         Assert.Equal(expected, actual);
         Assert.Equal(x, outcome.Parameters);
     }
+
+    [Theory]
+    [InlineData(3)]
+    [InlineData(CompiledScalarReplay<double>.MaxPointElements - 2)]
+    [InlineData(CompiledScalarReplay<double>.MaxPointElements - 1)]
+    public void TheObjectiveThroughTheCompiledMethodGivesTheInterpretersBitsAndLeavesTheTapeAsTheCopiesDid(int length)
+    {
+        // Parameters between constants, a vector read at two of its elements (the rest of its gradient is zero),
+        // and past MaxPointElements (length + 2 parameter elements) the objective copies the point itself.
+        const string text = "(a - v[1])^2 * p + b*(v[2] - v[1]^2)^2 + exp(q / a)";
+        var v = Enumerable.Range(0, length).Select(i => 0.1 * (i + 1)).ToArray();
+        CompiledFormula<double> Build() =>
+            Compile<double>(text, ("p", [1.5], true), ("a", [1.25], false), ("v[]", v, true), ("b", [5], false), ("q", [-0.5], true));
+        var reference = new FormulaObjective<double>(Build());
+        var formula = Build();
+        Assert.True(formula.CompileScalarReplay());
+        var objective = new FormulaObjective<double>(formula);
+        var random = new Random(7);
+        for (var trial = 0; trial < 20; trial++)
+        {
+            var point = Enumerable.Range(0, length + 2).Select(_ => random.NextDouble() * 4 - 2).ToArray();
+            var expectedGradient = Enumerable.Repeat(double.NaN, length + 2).ToArray();
+            var actualGradient = Enumerable.Repeat(double.NaN, length + 3).ToArray();
+            var expected = reference.ValueAndGradient(point, expectedGradient);
+            var actual = objective.ValueAndGradient(point, actualGradient);
+            AssertSameBits((expected, expectedGradient), (actual, actualGradient[..^1]), text);
+            Assert.True(double.IsNaN(actualGradient[^1]), "wrote past the parameters");
+            Assert.Equal(length - 2, actualGradient.Skip(3).Take(length - 2).Count(g => g == 0));
+            Assert.Equal(expected, formula.Value);
+            Assert.Equal(point, objective.CurrentParameters());
+            Assert.Equal(expectedGradient[1..^1], formula.GradientOf(2).ToArray());
+        }
+        // Closed form at one point: d/dp = (a - v1)^2, d/dq = exp(q / a) / a.
+        double[] at = [2, .. v, 0.75];
+        var gradient = new double[length + 2];
+        objective.ValueAndGradient(at, gradient);
+        Assert.Equal((1.25 - 0.1) * (1.25 - 0.1), gradient[0], 12);
+        Assert.Equal(Math.Exp(0.75 / 1.25) / 1.25, gradient[^1], 12);
+    }
 }

@@ -129,6 +129,12 @@ public sealed class CompiledFormula<T> : IRetainedBytes where T : IFloatingPoint
         set => Tape.ReplayHistory = value;
     }
 
+    /// <summary>
+    /// What <see cref="EvaluateWithGradientFused"/> runs on a tape of scalars before it is compiled, kept from
+    /// compiling (benchmarks); NaN when the tape is not one of scalars.
+    /// </summary>
+    internal T EvaluateWithGradientInterpreted() => Tape.RunScalarInterpreter(Output) ? Value : T.NaN;
+
     /// <summary>Compiles the replay of a tape of scalars now (tests and benchmarks); false when the tape does not allow one.</summary>
     internal bool CompileScalarReplay() => Tape.CompileScalarReplay(Output);
 

@@ -21,7 +21,14 @@ public sealed class FormulaObjective<T> : IObjective<T>, IReplayHistory where T 
         _lengths = _parameterSlots.Select(slot => formula.Inputs[slot].Length).ToArray();
         _values = _parameterSlots.Select(slot => formula.Tape[formula.InputNode(slot)].Value).ToArray();
         _adjoints = _parameterSlots.Select(slot => formula.Tape[formula.InputNode(slot)].Adjoint).ToArray();
+        // The compiled replay takes the point as the inputs that require grad in node order: the same layout when
+        // the parameters are exactly those inputs, in slot order (the recorder gives inputs their nodes in slot order).
+        var parameterNodes = _parameterSlots.Select(formula.InputNode).ToArray();
+        var gradInputs = formula.Tape.Nodes.Where(n => n.Op == Op.Input && n.RequiresGrad && !n.IsLiteral).Count();
+        _pointIsNodeOrder = gradInputs == parameterNodes.Length && parameterNodes.Zip(parameterNodes.Skip(1)).All(p => p.First < p.Second);
     }
+
+    readonly bool _pointIsNodeOrder;
 
     public int Dimension => _formula.ParameterCount;
 
@@ -33,6 +40,7 @@ public sealed class FormulaObjective<T> : IObjective<T>, IReplayHistory where T 
 
     public T ValueAndGradient(ReadOnlySpan<T> x, Span<T> gradient)
     {
+        if (_pointIsNodeOrder && _formula.Tape.TryReplayCompiledAt(_formula.Output, x, gradient, out var compiled)) return compiled;
         SetParameters(x);
         var value = _formula.EvaluateWithGradientFused();
         var offset = 0;
