@@ -38,6 +38,8 @@ internal sealed class RowBlockedReplay<T> where T : IFloatingPointIeee754<T>
     readonly Tape<T>.Step[] _after;
     readonly int _reduce;
     readonly int[] _rowInputsWithGrad;
+    readonly int[] _biasBroadcast;
+    readonly bool[] _unused;
     readonly int[] _accumulated;
     readonly int[] _cleared;
     readonly int _rows;
@@ -73,6 +75,9 @@ internal sealed class RowBlockedReplay<T> where T : IFloatingPointIeee754<T>
         for (var i = 0; i < _accumulated.Length; i++) _accumulatorSlot[_accumulated[i]] = i;
         _cleared = Enumerable.Range(0, nodes.Count)
             .Where(id => kinds[id] is Kind.Outer or Kind.RowInput or Kind.Reduce or Kind.After && nodes[id].RequiresGrad).ToArray();
+        // A vector broadcast over the rows and added once (the b1 of A + b1) is added row by row instead of materialised.
+        _biasBroadcast = _rowSteps.Select(s => BroadcastAddedOnce(nodes, kinds, s.Node)).ToArray();
+        _unused = _rowSteps.Select(s => _biasBroadcast.Contains(s.Id)).ToArray();
         var widest = _rowSteps.Max(s => width[s.Id]);
         BlockRows = Math.Clamp(BlockElements / widest, 8, 2048);
         var elements = (long)rows * _rowSteps.Sum(s => width[s.Id]);
@@ -133,6 +138,25 @@ internal sealed class RowBlockedReplay<T> where T : IFloatingPointIeee754<T>
         return steps.Any(s => kinds[s.Id] == Kind.Row && !OpRegistry.Of(s.Node.Op).IsElementwise)
             ? new RowBlockedReplay<T>(nodes, kinds, width, steps, rows, reduce)
             : null;
+    }
+
+    /// <summary>
+    /// For x + broadcast(b) or broadcast(b) + x where that broadcast feeds nothing else: the broadcast's node, whose
+    /// vector b is then added to each row; otherwise -1.
+    /// </summary>
+    static int BroadcastAddedOnce(IReadOnlyList<TapeNode<T>> nodes, Kind[] kinds, TapeNode<T> node)
+    {
+        if (node.Op != Op.Add || node.Y < 0) return -1;
+        foreach (var side in new[] { node.Y, node.X })
+        {
+            var operand = nodes[side];
+            var other = side == node.Y ? node.X : node.Y;
+            if (operand.Op != Op.BroadcastRows || kinds[operand.X] != Kind.Outer || other == side) continue;
+            var uses = 0;
+            foreach (var n in nodes) uses += (n.X == side ? 1 : 0) + (n.Y == side ? 1 : 0);
+            if (uses == 1) return side;
+        }
+        return -1;
     }
 
     /// <summary>The columns per row of a row-local op's result, or 0 when the op is not row-local.</summary>
@@ -223,8 +247,8 @@ internal sealed class RowBlockedReplay<T> where T : IFloatingPointIeee754<T>
         public Worker(RowBlockedReplay<T> replay)
         {
             _replay = replay;
-            _values = replay._rowSteps.Select(s => new T[replay.BlockRows * replay._width[s.Id]]).ToArray();
-            _adjoints = replay._rowSteps.Select(s => s.RequiresGrad ? new T[replay.BlockRows * replay._width[s.Id]] : []).ToArray();
+            _values = replay._rowSteps.Select((s, i) => replay._unused[i] ? [] : new T[replay.BlockRows * replay._width[s.Id]]).ToArray();
+            _adjoints = replay._rowSteps.Select((s, i) => s.RequiresGrad && !replay._unused[i] ? new T[replay.BlockRows * replay._width[s.Id]] : []).ToArray();
             Accumulators = replay._accumulated.Select(id => new T[replay._nodes[id].Length]).ToArray();
         }
 
@@ -279,10 +303,18 @@ internal sealed class RowBlockedReplay<T> where T : IFloatingPointIeee754<T>
             var steps = _replay._rowSteps;
             for (var i = 0; i < steps.Length; i++)
             {
+                if (_replay._unused[i]) continue;
                 ref readonly var step = ref steps[i];
                 var node = step.Node;
-                Kernels<T>.Forward(step.Op, Values(node.X, start, count), Values(node.Y, start, count), step.C, node.Index,
-                    _values[i].AsSpan(0, count * _replay._width[step.Id]));
+                var result = _values[i].AsSpan(0, count * _replay._width[step.Id]);
+                if (_replay._biasBroadcast[i] is var broadcast and >= 0)
+                {
+                    ReadOnlySpan<T> values = _replay._nodes[_replay._nodes[broadcast].X].Value, rows = Values(Other(node, broadcast), start, count);
+                    for (var row = 0; row < result.Length; row += values.Length)
+                        RowOps<T>.Add(rows.Slice(row, values.Length), values, result.Slice(row, values.Length));
+                    continue;
+                }
+                Kernels<T>.Forward(step.Op, Values(node.X, start, count), Values(node.Y, start, count), step.C, node.Index, result);
             }
         }
 
@@ -291,19 +323,35 @@ internal sealed class RowBlockedReplay<T> where T : IFloatingPointIeee754<T>
         {
             var steps = _replay._rowSteps;
             for (var i = 0; i < steps.Length; i++)
-                if (steps[i].RequiresGrad) _adjoints[i].AsSpan(0, count * _replay._width[steps[i].Id]).Clear();
+                if (steps[i].RequiresGrad && !_replay._unused[i]) _adjoints[i].AsSpan(0, count * _replay._width[steps[i].Id]).Clear();
             var seed = Adjoints(reduce.X, start, count);
             if (!seed.IsEmpty) TensorPrimitives.Add(seed, reduce.Op == Op.Mean ? T.One / T.CreateChecked(_replay._nodes[reduce.X].Length) : T.One, seed);
             for (var i = steps.Length - 1; i >= 0; i--)
             {
                 ref readonly var step = ref steps[i];
-                if (!step.RequiresGrad) continue;
+                if (!step.RequiresGrad || _replay._unused[i]) continue;
                 var node = step.Node;
                 var length = count * _replay._width[step.Id];
+                if (_replay._biasBroadcast[i] is var broadcast and >= 0)
+                {
+                    var g = _adjoints[i].AsSpan(0, length);
+                    var rows = Adjoints(Other(node, broadcast), start, count);
+                    if (!rows.IsEmpty) TensorPrimitives.Add(rows, g, rows);
+                    var bias = _replay._nodes[broadcast].X;
+                    if (_replay._nodes[bias].RequiresGrad)
+                    {
+                        var target = Accumulators[_replay._accumulatorSlot[bias]];
+                        for (var row = 0; row < length; row += target.Length) RowOps<T>.Add(g.Slice(row, target.Length), target);
+                    }
+                    continue;
+                }
                 Kernels<T>.Backward(node.Op, Values(node.X, start, count), Values(node.Y, start, count), _values[i].AsSpan(0, length),
                     step.C, node.Index, _adjoints[i].AsSpan(0, length), Adjoints(node.X, start, count), Adjoints(node.Y, start, count));
             }
         }
+
+        /// <summary>The operand of a bias add that is not the broadcast.</summary>
+        static int Other(TapeNode<T> node, int broadcast) => node.Y == broadcast ? node.X : node.Y;
 
         ReadOnlySpan<T> Values(int id, int start, int count) => id < 0 ? default : _replay._kinds[id] switch
         {

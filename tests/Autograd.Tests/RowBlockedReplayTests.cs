@@ -156,6 +156,32 @@ public class RowBlockedReplayTests
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
     }
 
+    [Fact]
+    public void RowKernelsGiveTheBitsOfTheElementLoops()
+    {
+        // relu over a long vector (SIMD) against the rule one element at a time, at zeros of both signs, infinities and NaN.
+        var random = new Random(9);
+        double[] special = [0.0, -0.0, double.PositiveInfinity, double.NegativeInfinity, double.NaN, 1e-300, -1e-300];
+        var x = Enumerable.Range(0, 203).Select(i => i < special.Length ? special[i] : random.NextDouble() * 4 - 2).ToArray();
+        var g = Enumerable.Range(0, 203).Select(i => i == 3 ? double.NaN : random.NextDouble() * 4 - 2).ToArray();
+        var gx = Enumerable.Range(0, 203).Select(_ => random.NextDouble()).ToArray();
+        var (r, vectorGx) = (new double[x.Length], (double[])gx.Clone());
+        Kernels<double>.Forward(Op.Relu, x, default, 0, 0, r);
+        Kernels<double>.Backward(Op.Relu, x, default, r, 0, 0, g, vectorGx, default);
+        for (var i = 0; i < x.Length; i++)
+        {
+            Assert.Equal(BitConverter.DoubleToInt64Bits(ReluRule.Value(x[i], 0.0)), BitConverter.DoubleToInt64Bits(r[i]));
+            Assert.Equal(BitConverter.DoubleToInt64Bits(gx[i] + g[i] * ReluRule.Slope(x[i], r[i], 0.0)), BitConverter.DoubleToInt64Bits(vectorGx[i]));
+        }
+        // A row's multiply-add and add against the element loops (multiply, then add: never fused).
+        var row = x.Skip(special.Length).ToArray();
+        var (target, expected) = ((double[])gx[..row.Length].Clone(), (double[])gx[..row.Length].Clone());
+        RowOps<double>.MultiplyAdd(row, -0.37, target);
+        RowOps<double>.Add(row, target);
+        for (var i = 0; i < row.Length; i++) expected[i] = expected[i] + row[i] * -0.37 + row[i];
+        Assert.Equal(expected.Select(BitConverter.DoubleToInt64Bits), target.Select(BitConverter.DoubleToInt64Bits));
+    }
+
     // Blocks change the order of summation, so agreement is to the rounding of a sum of n terms.
     static void Close(double expected, double actual, int n) =>
         Assert.True(Math.Abs(expected - actual) <= Math.Max(1e-12, 1e-15 * n) * Math.Max(1, Math.Abs(expected)), $"expected {expected:R}, got {actual:R}");
