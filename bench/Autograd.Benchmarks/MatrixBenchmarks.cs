@@ -23,6 +23,11 @@ public class MatrixBenchmarks
     double[] _x1 = null!, _x2 = null!, _ny = null!, _w1 = null!, _b1 = null!, _w2 = null!, _hidden = null!, _pre = null!;
     double[] _gw1 = null!, _gb1 = null!, _gw2 = null!;
     double _b2 = 0.1, _gb2;
+    // The vectorised floors' scratch and gradients (the second set for the network's second thread).
+    readonly double[] _z = new double[256], _e = new double[256], _l = new double[256];
+    double[] _vgw = null!, _vpre = null!, _vgw1 = null!, _vgb1 = null!, _vgw2 = null!, _pre2 = null!, _gw1b = null!, _gb1b = null!, _gw2b = null!;
+    double _vgb0, _vgb2;
+    TwoThreads<(double, double)> _networkThreads = null!;
 
     [GlobalSetup]
     public void Setup()
@@ -40,9 +45,13 @@ public class MatrixBenchmarks
         _logistic.SetInput(1, _w);
         _logistic.BindInput(2, _x);
         _logistic.BindInput(3, _y);
-        Workloads.Check("W7 logistic value", LogisticFloor(), LogisticEngine());
+        Workloads.Check("W7 logistic value", LogisticFloorPerRowTensorPrimitives(), LogisticEngine());
         Workloads.Check("W7 logistic d/db0", _gb0, _logistic.GradientOf(0)[0]);
         for (var j = 0; j < Features; j++) Workloads.Check($"W7 logistic d/dw{j}", _gw[j], _logistic.GradientOf(1)[j]);
+        _vgw = new double[Features];
+        Workloads.Check("W7 logistic value, vector floor", LogisticEngine(), LogisticFloor());
+        Workloads.Check("W7 logistic d/db0, vector floor", _logistic.GradientOf(0)[0], _vgb0);
+        for (var j = 0; j < Features; j++) Workloads.Check($"W7 logistic d/dw{j}, vector floor", _logistic.GradientOf(1)[j], _vgw[j]);
 
         _x1 = Enumerable.Range(0, NetworkRows).Select(_ => 4 * random.NextDouble() - 2).ToArray();
         _x2 = Enumerable.Range(0, NetworkRows).Select(_ => 4 * random.NextDouble() - 2).ToArray();
@@ -63,14 +72,28 @@ public class MatrixBenchmarks
         _network.BindInput(4, _x1);
         _network.BindInput(5, _x2);
         _network.BindInput(6, _ny);
-        Workloads.Check("W7 network value", NetworkFloor(), NetworkEngine());
+        Workloads.Check("W7 network value", NetworkFloorPerRowTensorPrimitives(), NetworkEngine());
         for (var j = 0; j < 2 * Hidden; j++) Workloads.Check($"W7 network d/dW1[{j}]", _gw1[j], _network.GradientOf(0)[j]);
         for (var j = 0; j < Hidden; j++) Workloads.Check($"W7 network d/dw2[{j}]", _gw2[j], _network.GradientOf(2)[j]);
         Workloads.Check("W7 network d/db2", _gb2, _network.GradientOf(3)[0]);
+        (_vpre, _pre2, _vgw1, _vgb1, _vgw2) = (new double[Hidden], new double[Hidden], new double[2 * Hidden], new double[Hidden], new double[Hidden]);
+        (_gw1b, _gb1b, _gw2b) = (new double[2 * Hidden], new double[Hidden], new double[Hidden]);
+        _networkThreads = new TwoThreads<(double, double)>((start, end) => start == 0
+            ? MatrixFloors.Network(_x1, _x2, _ny, _w1, _b1, _w2, _b2, 1.0 / NetworkRows, _vpre, _vgw1, _vgb1, _vgw2, start, end)
+            : MatrixFloors.Network(_x1, _x2, _ny, _w1, _b1, _w2, _b2, 1.0 / NetworkRows, _pre2, _gw1b, _gb1b, _gw2b, start, end));
+        foreach (var floor in new Func<double>[] { NetworkFloor, NetworkFloorTwoThreads })
+        {
+            Workloads.Check("W7 network value, vector floor", NetworkEngine(), floor());
+            for (var j = 0; j < 2 * Hidden; j++) Workloads.Check($"W7 network d/dW1[{j}], vector floor", _network.GradientOf(0)[j], _vgw1[j]);
+            for (var j = 0; j < Hidden; j++) Workloads.Check($"W7 network d/db1[{j}], vector floor", _network.GradientOf(1)[j], _vgb1[j]);
+            for (var j = 0; j < Hidden; j++) Workloads.Check($"W7 network d/dw2[{j}], vector floor", _network.GradientOf(2)[j], _vgw2[j]);
+            Workloads.Check("W7 network d/db2, vector floor", _network.GradientOf(3)[0], _vgb2);
+        }
     }
 
-    [BenchmarkCategory("W7 logistic regression 100,000 x 20"), Benchmark(Baseline = true)]
-    public double LogisticFloor()
+    /// <summary>The floor before issue 15: per row, TensorPrimitives over spans of 20, and three scalar exp/log.</summary>
+    [BenchmarkCategory("W7 logistic regression 100,000 x 20"), Benchmark]
+    public double LogisticFloorPerRowTensorPrimitives()
     {
         // Per row: z = b0 + x·w; loss += softplus(z) - y z; the gradient adds (sigmoid(z) - y) / n times (1, x).
         double loss = 0, gb0 = 0;
@@ -89,11 +112,24 @@ public class MatrixBenchmarks
         return loss * scale;
     }
 
+    /// <summary>The fastest floor: <see cref="MatrixFloors.Logistic"/>, one thread, as the engine runs these rows.</summary>
+    [BenchmarkCategory("W7 logistic regression 100,000 x 20"), Benchmark(Baseline = true)]
+    public double LogisticFloor()
+    {
+        _vgw.AsSpan().Clear();
+        var (loss, gb0) = MatrixFloors.Logistic(_x, _y, _w, _b0, Features, _z, _e, _l, _vgw, 0, LogisticRows);
+        var scale = 1.0 / LogisticRows;
+        TensorPrimitives.Multiply(_vgw, scale, _vgw);
+        _vgb0 = gb0 * scale;
+        return loss * scale;
+    }
+
     [BenchmarkCategory("W7 logistic regression 100,000 x 20"), Benchmark]
     public double LogisticEngine() => _logistic.EvaluateWithGradientFused();
 
-    [BenchmarkCategory("W7 two-layer network 10,000 rows, 64 hidden"), Benchmark(Baseline = true)]
-    public double NetworkFloor()
+    /// <summary>The floor before issue 15: per row, eight TensorPrimitives calls over spans of 64 and a scalar mask loop.</summary>
+    [BenchmarkCategory("W7 two-layer network 10,000 rows, 64 hidden"), Benchmark]
+    public double NetworkFloorPerRowTensorPrimitives()
     {
         double loss = 0, gb2 = 0;
         _gw1.AsSpan().Clear();
@@ -121,6 +157,39 @@ public class MatrixBenchmarks
         }
         _gb2 = gb2;
         return loss * scale;
+    }
+
+    /// <summary>The fastest one-thread floor: <see cref="MatrixFloors.Network"/>.</summary>
+    [BenchmarkCategory("W7 two-layer network 10,000 rows, 64 hidden"), Benchmark(Baseline = true)]
+    public double NetworkFloor()
+    {
+        ClearNetworkGradients();
+        var (loss, gb2) = MatrixFloors.Network(_x1, _x2, _ny, _w1, _b1, _w2, _b2, 1.0 / NetworkRows, _vpre, _vgw1, _vgb1, _vgw2, 0, NetworkRows);
+        _vgb2 = gb2;
+        return loss / NetworkRows;
+    }
+
+    /// <summary>The same floor on two threads, split as the engine splits these rows (it runs them on two workers).</summary>
+    [BenchmarkCategory("W7 two-layer network 10,000 rows, 64 hidden"), Benchmark]
+    public double NetworkFloorTwoThreads()
+    {
+        ClearNetworkGradients();
+        _gw1b.AsSpan().Clear();
+        _gb1b.AsSpan().Clear();
+        _gw2b.AsSpan().Clear();
+        var ((loss, gb2), (loss2, gb2b)) = _networkThreads.Run(NetworkRows);
+        TensorPrimitives.Add(_vgw1, _gw1b, _vgw1);
+        TensorPrimitives.Add(_vgb1, _gb1b, _vgb1);
+        TensorPrimitives.Add(_vgw2, _gw2b, _vgw2);
+        _vgb2 = gb2 + gb2b;
+        return (loss + loss2) / NetworkRows;
+    }
+
+    void ClearNetworkGradients()
+    {
+        _vgw1.AsSpan().Clear();
+        _vgb1.AsSpan().Clear();
+        _vgw2.AsSpan().Clear();
     }
 
     [BenchmarkCategory("W7 two-layer network 10,000 rows, 64 hidden"), Benchmark]

@@ -32,7 +32,7 @@ internal static class MatMul<T> where T : IFloatingPointIeee754<T>
                 for (var p = p0; p < p1; p++)
                 {
                     var xip = xi[p];
-                    if (xip != T.Zero) TensorPrimitives.MultiplyAdd(y.Slice(p * m, m), xip, row, row);
+                    if (xip != T.Zero) RowOps<T>.MultiplyAdd(y.Slice(p * m, m), xip, row);
                 }
             }
         }
@@ -46,7 +46,7 @@ internal static class MatMul<T> where T : IFloatingPointIeee754<T>
             var row = gx.Slice(i * k, k);
             if (m == 1)
             {
-                TensorPrimitives.MultiplyAdd(y, g[i], row, row);
+                RowOps<T>.MultiplyAdd(y, g[i], row);
                 continue;
             }
             var gi = g.Slice(i * m, m);
@@ -59,7 +59,7 @@ internal static class MatMul<T> where T : IFloatingPointIeee754<T>
     {
         if (m == 1)
         {
-            for (var i = 0; i < n; i++) TensorPrimitives.MultiplyAdd(x.Slice(i * k, k), g[i], gy, gy);
+            for (var i = 0; i < n; i++) RowOps<T>.MultiplyAdd(x.Slice(i * k, k), g[i], gy);
             return;
         }
         var block = BlockRows(m);
@@ -75,8 +75,7 @@ internal static class MatMul<T> where T : IFloatingPointIeee754<T>
                     var xip = xi[p];
                     if (xip != T.Zero)
                     {
-                        var target = gy.Slice(p * m, m);
-                        TensorPrimitives.MultiplyAdd(gi, xip, target, target);
+                        RowOps<T>.MultiplyAdd(gi, xip, gy.Slice(p * m, m));
                     }
                 }
             }
@@ -202,7 +201,7 @@ internal sealed class BroadcastRowsKernel<T> : LinearKernel<T> where T : IFloati
 
     protected override void AddTransposed(ReadOnlySpan<T> g, Span<T> gx, int index)
     {
-        for (var start = 0; start < g.Length; start += gx.Length) TensorPrimitives.Add(gx, g.Slice(start, gx.Length), gx);
+        for (var start = 0; start < g.Length; start += gx.Length) RowOps<T>.Add(g.Slice(start, gx.Length), gx);
     }
 }
 

@@ -113,9 +113,10 @@ public sealed class Tape<T> where T : IFloatingPointIeee754<T>
         _scalarAdjoints = _nodes.Where(n => n.Adjoint.Length == 1).Select(n => n.Adjoint).ToArray();
         _vectorAdjoints = _nodes.Where(n => n.Adjoint.Length > 1).Select(n => n.Adjoint).ToArray();
         _fused = FusedReplay<T>.TryCreate(_nodes, steps);
+        _rowBlocked = _fused is null ? RowBlockedReplay<T>.TryCreate(_nodes, steps) : null;
         Step[] prepared = [.. steps];
-        _compiled = _fused is null ? CompiledScalarReplay<T>.TryCreate(_nodes, prepared) : null;
-        _interpreter = _fused is null ? ScalarInterpreter<T>.TryCreate(_nodes, prepared) : null;
+        _compiled = _fused is null && _rowBlocked is null ? CompiledScalarReplay<T>.TryCreate(_nodes, prepared) : null;
+        _interpreter = _fused is null && _rowBlocked is null ? ScalarInterpreter<T>.TryCreate(_nodes, prepared) : null;
         return prepared;
     }
 
@@ -159,6 +160,11 @@ public sealed class Tape<T> where T : IFloatingPointIeee754<T>
         if (_fused is not null && _fused.Output == output)
         {
             _fused.Run(this);
+            return;
+        }
+        if (_rowBlocked is not null && _rowBlocked.Output == output)
+        {
+            _rowBlocked.Run(this);
             return;
         }
         if (_compiled is not null && _compiled.Output == output) _compiled.CountReplay();
@@ -242,6 +248,17 @@ public sealed class Tape<T> where T : IFloatingPointIeee754<T>
     internal bool IsScalarReplayCompiled => _compiled?.IsCompiled ?? false;
 
     FusedReplay<T>? _fused;
+    RowBlockedReplay<T>? _rowBlocked;
+
+    /// <summary>The row-blocked replay <see cref="ForwardBackwardFused"/> runs, if the tape's matrix ops allow one.</summary>
+    internal RowBlockedReplay<T>? RowBlocked
+    {
+        get
+        {
+            _ = Steps;
+            return _rowBlocked;
+        }
+    }
     CompiledScalarReplay<T>? _compiled;
     ScalarInterpreter<T>? _interpreter;
 

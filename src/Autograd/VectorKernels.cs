@@ -35,6 +35,7 @@ internal static class VectorKernels<T> where T : IFloatingPointIeee754<T>
             case Op.Log: TensorPrimitives.Log(x, r); return true;
             case Op.Sqrt: TensorPrimitives.Sqrt(x, r); return true;
             case Op.Abs: TensorPrimitives.Abs(x, r); return true;
+            case Op.Relu: ReluKernels<T>.Forward(x, r); return true;
             case Op.Sin: VectorMath<T>.Sin(x, r); return true;
             case Op.Cos: VectorMath<T>.Cos(x, r); return true;
             // TensorPrimitives.Tanh of float loses some 230 ulps near 0 (tanh(-0.001f) = -0.0009999728, not
@@ -72,6 +73,9 @@ internal static class VectorKernels<T> where T : IFloatingPointIeee754<T>
                 return true;
             case Op.Exp:
                 if (!gx.IsEmpty) TensorPrimitives.MultiplyAdd(g, r, gx, gx);
+                return true;
+            case Op.Relu:
+                if (!gx.IsEmpty) ReluKernels<T>.AddSlopeTimes(x, g, gx);
                 return true;
             case Op.Sin:
                 // gx += g cos x, a slice at a time through scratch.

@@ -244,10 +244,17 @@ internal sealed class Recorder<T> where T : IFloatingPointIeee754<T>
 
     int LengthOf(Operand operand) => operand.Node < 0 ? 1 : Tape[operand.Node].Length;
 
+    // Every op is a pure function of its operands, so a vector or matrix subexpression written twice (the bce shorthand's
+    // model, say) is recorded once and both uses share its node: one product X %*% w instead of two. Scalars are cheap to
+    // recompute and keep one node per written occurrence, as the symbolic derivatives' texts show them.
+    readonly Dictionary<(Op, int, int, double, int), int> _recorded = [];
+    readonly Dictionary<(double, string), int> _literals = [];
+
     Operand Apply(Op op, SyntaxNode node, Operand x, Operand? y = null, double constant = 0, int index = 0)
     {
         var xNode = Materialize(x);
         var yNode = y is { } second ? Materialize(second) : -1;
+        if (_recorded.TryGetValue((op, xNode, yNode, constant, index), out var existing)) return new Operand(existing, 0, null, node.Span);
         try
         {
             var before = Tape.Count;
@@ -258,6 +265,7 @@ internal sealed class Recorder<T> where T : IFloatingPointIeee754<T>
                 throw new FormulaException(FormulaError.TooLarge,
                     $"Recording the formula over these inputs would hold more than {_maxElements:N0} numbers (each vector operation keeps a vector of its length)",
                     node.Span, node.Text);
+            if (Tape[id].Length > 1) _recorded[(op, xNode, yNode, constant, index)] = id;
             return new Operand(id, 0, null, node.Span);
         }
         catch (ShapeException e)
@@ -267,8 +275,12 @@ internal sealed class Recorder<T> where T : IFloatingPointIeee754<T>
         }
     }
 
-    int Materialize(Operand operand) =>
-        operand.Node >= 0
-            ? operand.Node
-            : Tape.AddLiteral(T.CreateChecked(operand.Literal), TextOf(operand), operand.Span);
+    int Materialize(Operand operand)
+    {
+        if (operand.Node >= 0) return operand.Node;
+        var text = TextOf(operand);
+        if (!_literals.TryGetValue((operand.Literal, text), out var id))
+            _literals[(operand.Literal, text)] = id = Tape.AddLiteral(T.CreateChecked(operand.Literal), text, operand.Span);
+        return id;
+    }
 }
