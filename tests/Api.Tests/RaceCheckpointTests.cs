@@ -69,7 +69,7 @@ public sealed class RaceCheckpointTests(AutogradApiFactory factory) : IClassFixt
         {
             var work = translator.Translate(spec).Work;
             var log = new RecordingLog();
-            var progress = new JobProgress("race", new NoStore(), log, 1, 100_000, 1 << 30, TimeProvider.System, json);
+            var progress = new JobProgress("race", _ => true, log, 1, 100_000, 1 << 30, TimeProvider.System, json);
             return (log.Events, work.Run(progress, cancellation, resume, onCheckpoint));
         }
 
@@ -127,22 +127,4 @@ public sealed class RaceCheckpointTests(AutogradApiFactory factory) : IClassFixt
         public ValueTask<List<EventFrame>> SnapshotAsync(CancellationToken cancellation = default) => throw new NotSupportedException();
     }
 
-    /// <summary>A store with no job records: the progress's status updates go nowhere.</summary>
-    sealed class NoStore : IJobStore
-    {
-        public void Add(MinimizeJob job, string? owner) => throw new NotSupportedException();
-        public MinimizeJob? Find(string id) => null;
-        public MinimizeJob? Find(string id, string? owner) => null;
-        public void Update(string id, Func<MinimizeJob, MinimizeJob> change) { }
-        public IEventLog? Events(string id) => null;
-        public IEventLog? Events(string id, string? owner) => null;
-        public IReadOnlyList<MinimizeJob> Recent(int limit, string? owner) => [];
-        public ValueTask<MinimizeJob?> FindAsync(string id, string? owner) => ValueTask.FromResult<MinimizeJob?>(null);
-        public ValueTask<IEventLog?> EventsAsync(string id, string? owner) => ValueTask.FromResult<IEventLog?>(null);
-        public ValueTask<IReadOnlyList<MinimizeJob>> RecentAsync(int limit, string? owner) => ValueTask.FromResult<IReadOnlyList<MinimizeJob>>([]);
-        public ValueTask AddAsync(MinimizeJob job, string? owner) => throw new NotSupportedException();
-        public void Prune() { }
-        public void RequestCancellation(string id) { }
-        public void OnCancellationRequested(Action<string> cancel) { }
-    }
 }
