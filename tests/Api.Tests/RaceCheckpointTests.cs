@@ -126,5 +126,4 @@ public sealed class RaceCheckpointTests(AutogradApiFactory factory) : IClassFixt
             throw new NotSupportedException();
         public ValueTask<List<EventFrame>> SnapshotAsync(CancellationToken cancellation = default) => throw new NotSupportedException();
     }
-
 }
