@@ -149,6 +149,42 @@ public sealed class RedisStoreTests(RedisServer redis) : IClassFixture<RedisServ
     }
 
     [Fact]
+    public async Task ListingDatasetsReadsTheirStoredSummariesNotTheirColumns()
+    {
+        using var host = Host();
+        using var timeout = Jobs.Timeout(60);
+        var client = host.CreateClient();
+        var csv = Datasets.Utf8Csv(300, seed: 5, out var x, out _);
+        using var posted = await Datasets.PostBytes(client, csv.WrittenMemory, "text/csv", timeout.Token);
+        var created = await Datasets.ReadCreated(posted, timeout.Token);
+        var single = JsonSerializer.Serialize(await Datasets.Get(client, created.Id, timeout.Token), Api.Json);
+        Assert.Equal(x.Max(), (await Datasets.Get(client, created.Id, timeout.Token)).Columns.Single(c => c.Name == "x").Max);
+
+        async Task<string> Listed() =>
+            JsonSerializer.Serialize(JsonSerializer.Deserialize<DatasetInfo[]>(await client.GetStringAsync("/datasets", timeout.Token), Api.Json)!
+                .Single(d => d.Id == created.Id), Api.Json);
+        Assert.Equal(single, await Listed());
+
+        using var connection = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
+        var database = connection.GetDatabase();
+        var key = "autograd:dataset:" + created.Id;
+        // Columns unreadable: the listing never touches them.
+        var column = await database.HashGetAsync(key, "c0");
+        await database.HashSetAsync(key, "c0", new byte[] { 1, 2, 3 });
+        Assert.Equal(single, await Listed());
+
+        // A dataset stored before summaries were kept (no summary, no size) is summarised from its columns and deleted in full.
+        await database.HashSetAsync(key, "c0", column);
+        await database.HashDeleteAsync(key, ["info", "bytes"]);
+        Assert.Equal(single, await Listed());
+        var totalBefore = (long)await database.StringGetAsync("autograd:datasets:bytes");
+        using (var deleted = await client.DeleteAsync($"/datasets/{created.Id}", timeout.Token))
+            Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+        Assert.Equal(totalBefore - 300 * 2 * sizeof(double), (long)await database.StringGetAsync("autograd:datasets:bytes"));
+        Assert.DoesNotContain(created.Id, await client.GetStringAsync("/datasets", timeout.Token));
+    }
+
+    [Fact]
     public async Task FinishedJobsTracesAndDatasetsOutliveEveryHost()
     {
         using var timeout = Jobs.Timeout(60);

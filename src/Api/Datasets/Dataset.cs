@@ -20,7 +20,10 @@ public sealed class Dataset(string id, string[] names, double[][] columns, DateT
 
     public DatasetCreated ToCreated() => new() { Id = Id, Rows = Rows, Columns = [.. Names] };
 
-    public DatasetInfo ToInfo() => new()
+    DatasetInfo? _info;
+
+    /// <summary>Its summary, computed once: listing datasets must not pass over every column again.</summary>
+    public DatasetInfo ToInfo() => _info ??= new()
     {
         Id = Id,
         Rows = Rows,

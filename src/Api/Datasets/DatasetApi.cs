@@ -111,7 +111,7 @@ public static class DatasetApi
     }
 
     public static async Task<Ok<DatasetInfo[]>> ListDatasets(HttpContext context, IDatasetStore store) =>
-        TypedResults.Ok((await store.ListAsync(context.Owner())).Select(d => d.ToInfo()).ToArray());
+        TypedResults.Ok((await store.ListAsync(context.Owner())).ToArray());
 
     public static async Task<Results<Ok<DatasetInfo>, ProblemHttpResult>> GetDataset(string id, HttpContext context, IDatasetStore store) =>
         await store.FindAsync(id, context.Owner()) is { } dataset ? TypedResults.Ok(dataset.ToInfo()) : NotFound(id).ToResult();

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Autograd.Api.Infrastructure;
 using Autograd.Api.Minimize;
+using Autograd.Contracts;
 using Microsoft.Extensions.Options;
 
 namespace Autograd.Api.Datasets;
@@ -15,14 +16,14 @@ public interface IDatasetStore
     /// <exception cref="ProblemException">413 when the store is full.</exception>
     Dataset Add(string[] names, double[][] columns, string? owner);
     Dataset? Find(string id, string? owner);
-    IReadOnlyList<Dataset> List(string? owner);
     bool Delete(string id, string? owner);
     /// <summary>Bytes all stored columns take.</summary>
     long Bytes { get; }
 
     // Requests read through these: a remote store answers them without holding a thread.
     ValueTask<Dataset?> FindAsync(string id, string? owner) => ValueTask.FromResult(Find(id, owner));
-    ValueTask<IReadOnlyList<Dataset>> ListAsync(string? owner) => ValueTask.FromResult(List(owner));
+    /// <summary>The owner's datasets, newest first, as summaries: listing reads no column.</summary>
+    ValueTask<IReadOnlyList<DatasetInfo>> ListAsync(string? owner);
 }
 
 public sealed class InMemoryDatasetStore(IOptions<DatasetOptions> options, TimeProvider clock, MemoryBudget budget) : IDatasetStore
@@ -54,8 +55,9 @@ public sealed class InMemoryDatasetStore(IOptions<DatasetOptions> options, TimeP
     public Dataset? Find(string id, string? owner) =>
         _datasets.TryGetValue(id, out var entry) && entry.Owner == owner ? entry.Dataset : null;
 
-    public IReadOnlyList<Dataset> List(string? owner) =>
-        _datasets.Values.Where(e => e.Owner == owner).Select(e => e.Dataset).OrderByDescending(d => d.CreatedAt).ToList();
+    public ValueTask<IReadOnlyList<DatasetInfo>> ListAsync(string? owner) =>
+        ValueTask.FromResult<IReadOnlyList<DatasetInfo>>(
+            _datasets.Values.Where(e => e.Owner == owner).Select(e => e.Dataset).OrderByDescending(d => d.CreatedAt).Select(d => d.ToInfo()).ToList());
 
     public bool Delete(string id, string? owner)
     {

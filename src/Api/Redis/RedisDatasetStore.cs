@@ -3,6 +3,7 @@ using System.Text.Json;
 using Autograd.Api.Datasets;
 using Autograd.Api.Infrastructure;
 using Autograd.Api.Minimize;
+using Autograd.Contracts;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
@@ -10,9 +11,9 @@ namespace Autograd.Api.Redis;
 
 /// <summary>
 /// Datasets in Redis, shared by every replica and kept across restarts: one hash per dataset with its owner, column
-/// names, creation time and each column as little-endian float64 bytes; a sorted set per owner lists them. Columns
-/// live in Redis, not in this process: the memory budget charged while reading an upload is released once it is
-/// stored. The count and byte limits are checked against totals kept in Redis (not atomically with the write).
+/// names, creation time, size, summary (what a listing reads) and each column as little-endian float64 bytes; a sorted
+/// set per owner lists them. Columns live in Redis, not in this process: the memory budget charged while reading an
+/// upload is released once it is stored. The count and byte limits are checked against totals kept in Redis (not atomically with the write).
 /// </summary>
 public sealed class RedisDatasetStore(RedisConnection redis, IOptions<DatasetOptions> options, TimeProvider clock, MemoryBudget budget)
     : IDatasetStore
@@ -59,6 +60,9 @@ public sealed class RedisDatasetStore(RedisConnection redis, IOptions<DatasetOpt
             new("owner", owner is null ? RedisValue.Null : (RedisValue)owner),
             new("names", JsonSerializer.Serialize(names)),
             new("created", dataset.CreatedAt.ToUnixTimeMilliseconds()),
+            new("bytes", dataset.Bytes),
+            // As Find reads it back: the creation time to the millisecond.
+            new("info", JsonSerializer.Serialize(dataset.ToInfo() with { CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(dataset.CreatedAt.ToUnixTimeMilliseconds()) }, InfoJson)),
         };
         for (var c = 0; c < columns.Length; c++) fields.Add(new HashEntry("c" + c, MemoryMarshal.AsBytes(columns[c].AsSpan()).ToArray()));
         if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("Dataset columns are stored as little-endian float64.");
@@ -90,26 +94,46 @@ public sealed class RedisDatasetStore(RedisConnection redis, IOptions<DatasetOpt
         return new Dataset(id, names, columns, DateTimeOffset.FromUnixTimeMilliseconds((long)values["created"]));
     }
 
-    public IReadOnlyList<Dataset> List(string? owner) => ListAsync(owner).AsTask().GetAwaiter().GetResult();
-
-    public async ValueTask<IReadOnlyList<Dataset>> ListAsync(string? owner)
+    static readonly RedisValue[] InfoFields = ["created", "owner", "info"];
+    static readonly JsonSerializerOptions InfoJson = new(JsonSerializerDefaults.Web)
     {
-        var ids = await redis.Database.SortedSetRangeByRankAsync(IndexKey(owner), order: Order.Descending);
-        var datasets = new List<Dataset>(ids.Length);
-        foreach (var id in ids)
-            if (await FindAsync(id.ToString(), owner) is { } dataset) datasets.Add(dataset);
-        return datasets;
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    /// <summary>
+    /// Reads each dataset's stored summary, not its columns (one round trip for all of them); a dataset stored before
+    /// summaries were kept is read whole once and summarised.
+    /// </summary>
+    public async ValueTask<IReadOnlyList<DatasetInfo>> ListAsync(string? owner)
+    {
+        var database = redis.Database;
+        var ids = await database.SortedSetRangeByRankAsync(IndexKey(owner), order: Order.Descending);
+        var reads = ids.Select(id => database.HashGetAsync(Key(id.ToString()), InfoFields)).ToArray();
+        var infos = new List<DatasetInfo>(ids.Length);
+        for (var i = 0; i < ids.Length; i++)
+        {
+            var fields = await reads[i];
+            if (fields[0].IsNull || (fields[1].IsNull ? null : fields[1].ToString()) != owner) continue;
+            if (!fields[2].IsNull) infos.Add(JsonSerializer.Deserialize<DatasetInfo>(fields[2].ToString(), InfoJson)!);
+            else if (await FindAsync(ids[i].ToString(), owner) is { } dataset) infos.Add(dataset.ToInfo());
+        }
+        return infos;
     }
 
     public bool Delete(string id, string? owner)
     {
-        if (Find(id, owner) is not { } dataset) return false;
+        var stored = redis.Database.HashGet(Key(id), ["created", "owner", "bytes"]);
+        if (stored[0].IsNull || (stored[1].IsNull ? null : stored[1].ToString()) != owner) return false;
+        long bytes;
+        if (!stored[2].IsNull) bytes = (long)stored[2];
+        else if (Find(id, owner) is { } dataset) bytes = dataset.Bytes;
+        else return false;
         var transaction = redis.Database.CreateTransaction();
         transaction.AddCondition(Condition.KeyExists(Key(id)));
         _ = transaction.KeyDeleteAsync(Key(id));
         _ = transaction.SortedSetRemoveAsync(IndexKey(owner), id);
         _ = transaction.SortedSetRemoveAsync(All, id);
-        _ = transaction.StringDecrementAsync(TotalBytes, dataset.Bytes);
+        _ = transaction.StringDecrementAsync(TotalBytes, bytes);
         return transaction.Execute();
     }
 }
