@@ -63,6 +63,7 @@ internal sealed class FusedReplay<T> where T : IFloatingPointIeee754<T>
         var arithmetic = _lanes.All(id => CompiledRowSweep<T>.IsArithmetic(nodes[id]));
         var split = onePass && length >= (arithmetic ? SplitLength : SplitLengthTranscendental);
         _workers = [new Worker(this), .. split ? new[] { new Worker(this) } : []];
+        _onePassOnOneThread = onePass && !split;
         _rowSweepVectorised = VectorRowSweep<T>.IsSupported && _lanes.All(id => VectorRowKernels<T>.Supports(nodes[id]));
         _rowSweepPossible = onePass && RuntimeFeature.IsDynamicCodeCompiled && _lanes.Length <= CompiledRowSweep<T>.MaxLanes
             && (arithmetic || _rowSweepVectorised);
@@ -163,12 +164,47 @@ internal sealed class FusedReplay<T> where T : IFloatingPointIeee754<T>
 
     public void Run(Tape<T> tape)
     {
+        if (_rowSweep is { } sweep && _onePassOnOneThread)
+        {
+            RunRowSweepHere(tape, sweep);
+            return;
+        }
         if (_rowSweepPossible && _rowSweep is null && (_rowsReplayed += _length) >= RowsBeforeCompiling) CompileRowSweep();
         tape.RunForward(_before);
         foreach (var adjoint in _scalarAdjoints) adjoint[0] = T.Zero;
         foreach (var adjoint in _vectorInputAdjoints) adjoint.AsSpan().Clear();
         if (_reduces.Length == 1 && _reduces[0] == Output) RunOnePass(tape);
         else RunTwoPasses(tape);
+    }
+
+    /// <summary>The one-pass sweep on the calling thread alone: <see cref="RunRowSweepHere"/> once the row sweep is compiled.</summary>
+    readonly bool _onePassOnOneThread;
+
+    /// <summary>
+    /// <see cref="RunOnePass"/> with its one worker and the compiled row sweep, the same operations in the same order
+    /// (so the same bits) without the general path's calls and loops, which are most of a short vector's cost. The
+    /// worker's scalar adjoints need no clearing: the compiled sweep assigns every entry that the chunk kernels add
+    /// the last rows' share to, and nothing writes the other entries.
+    /// </summary>
+    void RunRowSweepHere(Tape<T> tape, CompiledRowSweep<T>.Sweep sweep)
+    {
+        if (_before.Length > 0) tape.RunForward(_before);
+        foreach (var adjoint in _vectorInputAdjoints) adjoint.AsSpan().Clear();
+        var root = _root;
+        var scalarAdjoints = _scalarAdjoints;
+        if (!root.RequiresGrad) foreach (var adjoint in scalarAdjoints) adjoint[0] = T.Zero;
+        else root.Adjoint[0] = T.One;
+        var worker = _workers[0];
+        var rows = _rowSweepVectorised ? _length / VectorRowSweep<T>.Width * VectorRowSweep<T>.Width : _length;
+        var total = sweep(_rowSweepArrays, 0, rows, worker.ScalarAdjoints);
+        var sum = T.Zero + (rows < _length ? total + worker.SweepChunks(root, rows, _length) : total);
+        root.Value[0] = root.Op == Op.Mean ? sum / T.CreateChecked(_length) : sum;
+        if (!root.RequiresGrad) return;
+        // The general path zeroes these adjoints, sets the output's (the last) to 1 and adds the worker's share,
+        // none for the output: zero plus the share gives the same bits.
+        var (ids, shares) = (_scalarsWithGrad, worker.ScalarAdjoints);
+        for (var k = 0; k < ids.Length - 1; k++) scalarAdjoints[k][0] = T.Zero + shares[ids[k]];
+        if (_before.Length > 0) tape.RunBackward(_before, Output);
     }
 
     /// <summary>
@@ -322,7 +358,7 @@ internal sealed class FusedReplay<T> where T : IFloatingPointIeee754<T>
         }
 
         /// <summary>Rows [from, to) forward and back a chunk at a time; adds into the scalar adjoints, returns the reduction's sum.</summary>
-        T SweepChunks(TapeNode<T> root, int from, int to)
+        public T SweepChunks(TapeNode<T> root, int from, int to)
         {
             var sum = T.Zero;
             for (var start = from; start < to; start += ChunkLength)

@@ -108,6 +108,51 @@ public class FusedReplayTests
         Assert.False(again.Tape.IsRowSweepCompiled);
     }
 
+    /// <summary>
+    /// On one thread the compiled row loop reuses its worker's sums of scalar adjoints without clearing them: replays
+    /// after the chunk kernels have run, and at other parameters, must still give what the plain sweeps give. Data on a
+    /// grid of quarters, so that every sum is exact and the two agree to the bit; c is a parameter the formula never
+    /// reads (its gradient is 0), b0*b0 a scalar step before the rows.
+    /// </summary>
+    [Theory]
+    [InlineData(256)]
+    [InlineData(1003)]
+    public void TheRowLoopOnOneThreadAgreesWithThePlainSweepsOnEveryReplay(int n)
+    {
+        var x = Enumerable.Range(0, n).Select(i => (i % 13 - 6) / 4.0).ToArray();
+        var w = Enumerable.Range(0, n).Select(i => (i % 7 - 3) / 4.0).ToArray();
+        CompiledFormula<double> Compile()
+        {
+            var compiled = CompiledFormula<double>.Compile(Formula.Parse("sum((w - (b0*b0 + b0*x))^2 + relu(x - b0) * w)"),
+            [
+                InputSpec.Scalar("b0", InputKind.Parameter), InputSpec.Scalar("c", InputKind.Parameter),
+                InputSpec.Vector("w", InputKind.Parameter, n), InputSpec.Vector("x", InputKind.Data, n),
+            ]);
+            compiled.SetInput(1, [3.0]);
+            compiled.SetInput(3, x);
+            return compiled;
+        }
+        var plain = Compile();
+        var fused = Compile();
+        (double B0, double Shift)[] points = [(0.5, 0), (0.5, 0.25), (-0.25, 0.5), (1.5, -0.75), (1.5, -0.75)];
+        for (var replay = 0; replay < points.Length; replay++)
+        {
+            // The first two replays run the chunk kernels, the others the row loop.
+            if (replay == 2) Assert.True(fused.CompileRowSweep());
+            var (b0, shift) = points[replay];
+            foreach (var formula in new[] { plain, fused })
+            {
+                formula.SetInput(0, [b0]);
+                formula.SetInput(2, w.Select(v => v + shift).ToArray());
+            }
+            var expected = plain.EvaluateWithGradient();
+            Assert.Equal(BitConverter.DoubleToInt64Bits(expected), BitConverter.DoubleToInt64Bits(fused.EvaluateWithGradientFused()));
+            for (var slot = 0; slot < 3; slot++)
+                Assert.True(plain.GradientOf(slot).SequenceEqual(fused.GradientOf(slot)), $"replay {replay}: the gradient of input {slot} differs");
+            Assert.Equal(0.0, fused.GradientOf(1)[0]);
+        }
+    }
+
     [Theory]
     [MemberData(nameof(Cases))]
     public void FusedReplayMatchesThePlainSweeps(string text, int n)

@@ -76,6 +76,10 @@ public class VectorRowSweepTests
     [InlineData("sum(relu(w) + abs(w - b) + max(w, b) * min(x, b) - min(w, x) / 4 + (x - w)^2 * b)", 1001)]
     [InlineData("mean(max(w, -x) - relu(b - x) * abs(w) + -w * x)", 2048)]
     [InlineData("dot(w - x, min(w, b) + x)", 64)]
+    // Scalar steps before the rows (b*b + 0.5), w not reached (its gradient is zeros), three rows past the last group.
+    [InlineData("sum((x - (b*b + 0.5)) * (x - b))", 1003)]
+    // W3's chain at the benchmark's size.
+    [InlineData("sum((w - (b + b*x))^2)", 200)]
     public void OnExactDataTheRowLoopAgreesWithThePlainSweepsBitForBit(string text, int n)
     {
         if (!VectorRowSweep<double>.IsSupported) return;
