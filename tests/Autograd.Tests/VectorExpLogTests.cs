@@ -180,4 +180,47 @@ public class VectorExpLogTests
             Assert.True(Math.Abs(value - expected) <= 1e-13 * Math.Abs(expected), $"value {value:R}, closed form {expected:R}");
         }
     }
+
+    [Theory]
+    [InlineData(1_001)]
+    [InlineData(40_003)]   // two threads
+    public void TheRowLoopGivesTheChunkKernelsBitsForExpAndLog(int n)
+    {
+        if (!VectorRowSweep<double>.IsSupported) return;
+        const string text = "sum(log(1 + exp(c - w)) + exp(-w^2) * log(w^2 + 0.5))";
+        var random = new Random(47);
+        var w = Enumerable.Range(0, n).Select(i => i % 101 == 0 ? 800.0 : i % 103 == 0 ? -30.0 : (random.NextDouble() - 0.5) * 8).ToArray();
+        var c = Enumerable.Range(0, n).Select(_ => (random.NextDouble() - 0.5) * 8).ToArray();
+        CompiledFormula<double> Compile()
+        {
+            var compiled = CompiledFormula<double>.Compile(Formula.Parse(text),
+                [InputSpec.Vector("w", InputKind.Parameter, n), InputSpec.Vector("c", InputKind.Data, n)]);
+            compiled.SetInput(0, w);
+            compiled.SetInput(1, c);
+            return compiled;
+        }
+        var plain = Compile();
+        var plainValue = plain.EvaluateWithGradient();
+        var expected = plain.GradientOf(0).ToArray();
+        var rows = Compile();
+        Assert.True(rows.CompileRowSweep());
+        for (var rerun = 0; rerun < 3; rerun++)
+        {
+            var value = rows.EvaluateWithGradientFused();
+            Assert.True(Math.Abs(value - plainValue) <= 1e-12 * Math.Abs(plainValue), $"row loop {value:R}, chunk kernels {plainValue:R}");
+            var gradient = rows.GradientOf(0);
+            for (var i = 0; i < n; i++)
+                Assert.True(Bits(expected[i]) == Bits(gradient[i]), $"d/dw[{i}] at w = {w[i]:R}: chunk kernels {expected[i]:R}, row loop {gradient[i]:R}");
+        }
+        // And both are the closed form's, up to rounding: d/dw = -s(c - w) + e^{-w^2} (2w/(w^2 + 0.5) - 2w log(w^2 + 0.5)).
+        for (var i = 0; i < n; i++)
+        {
+            var (e, u) = (Math.Exp(c[i] - w[i]), w[i] * w[i] + 0.5);
+            var sigmoid = double.IsInfinity(e) ? 1 : e / (1 + e);
+            var bump = Math.Exp(-w[i] * w[i]);
+            var slope = -sigmoid + bump * (2 * w[i] / u - 2 * w[i] * Math.Log(u));
+            var scale = sigmoid + Math.Abs(bump * 2 * w[i] / u) + Math.Abs(bump * 2 * w[i] * Math.Log(u));
+            Assert.True(Math.Abs(expected[i] - slope) <= 8 * Ulp(scale), $"d/dw[{i}] at w = {w[i]:R}: {expected[i]:R}, closed form {slope:R}");
+        }
+    }
 }
