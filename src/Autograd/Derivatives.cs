@@ -78,14 +78,16 @@ internal readonly struct NegRule : IUnaryRule
 
 internal readonly struct ExpRule : IUnaryRule
 {
-    public static T Value<T>(T x, T c) where T : IFloatingPointIeee754<T> => T.Exp(x);
+    /// <summary>The engine's own exp (<see cref="ExpLog"/>), the same bits as its vector lanes.</summary>
+    public static T Value<T>(T x, T c) where T : IFloatingPointIeee754<T> => ExpLog.Exp(x);
     public static T Slope<T>(T x, T r, T c) where T : IFloatingPointIeee754<T> => r;
     public static T Curvature<T>(T x, T r, T c) where T : IFloatingPointIeee754<T> => r;
 }
 
 internal readonly struct LogRule : IUnaryRule
 {
-    public static T Value<T>(T x, T c) where T : IFloatingPointIeee754<T> => T.Log(x);
+    /// <summary>The engine's own log (<see cref="ExpLog"/>), the same bits as its vector lanes.</summary>
+    public static T Value<T>(T x, T c) where T : IFloatingPointIeee754<T> => ExpLog.Log(x);
     public static T Slope<T>(T x, T r, T c) where T : IFloatingPointIeee754<T> => T.One / x;
     public static T Curvature<T>(T x, T r, T c) where T : IFloatingPointIeee754<T> => -T.One / (x * x);
 }

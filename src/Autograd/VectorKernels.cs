@@ -14,6 +14,9 @@ internal static class VectorKernels<T> where T : IFloatingPointIeee754<T>
 
     public static bool TryForward(Op op, ReadOnlySpan<T> x, ReadOnlySpan<T> y, T c, Span<T> r)
     {
+        // Exp and log at every length: an element gets the same bits alone, in a vector's last few or in a whole group.
+        if (op == Op.Exp) { VectorMath<T>.Exp(x, r); return true; }
+        if (op == Op.Log) { VectorMath<T>.Log(x, r); return true; }
         if (r.Length < MinimumLength) return false;
         bool xs = x.Length == 1, ys = y.Length == 1;
         switch (op)
@@ -31,16 +34,14 @@ internal static class VectorKernels<T> where T : IFloatingPointIeee754<T>
             case Op.Div when ys: TensorPrimitives.Divide(x, y[0], r); return true;
             case Op.Div: TensorPrimitives.Divide(x, y, r); return true;
             case Op.Neg: TensorPrimitives.Negate(x, r); return true;
-            case Op.Exp: TensorPrimitives.Exp(x, r); return true;
-            case Op.Log: TensorPrimitives.Log(x, r); return true;
             case Op.Sqrt: TensorPrimitives.Sqrt(x, r); return true;
             case Op.Abs: TensorPrimitives.Abs(x, r); return true;
             case Op.Relu: ReluKernels<T>.Forward(x, r); return true;
             case Op.Sin: VectorMath<T>.Sin(x, r); return true;
             case Op.Cos: VectorMath<T>.Cos(x, r); return true;
-            // TensorPrimitives.Tanh of float loses some 230 ulps near 0 (tanh(-0.001f) = -0.0009999728, not
-            // -0.0009999997, System.Numerics.Tensors 10.0.15): float32 takes the element loop.
-            case Op.Tanh when typeof(T) != typeof(float): TensorPrimitives.Tanh(x, r); return true;
+            // Not TensorPrimitives.Tanh (System.Numerics.Tensors 10.0.15): it loses up to 1e7 ulps near 0 (tanh(1e-8) =
+            // 9.999999983714139E-09; float: tanh(-0.001f) = -0.0009999728), and a vector with one |x| past ~709 in it
+            // goes to the scalar routine whole, so an element's bits depended on its neighbours. Tanh takes the element loop.
             case Op.Square: TensorPrimitives.Multiply(x, x, r); return true;
             case Op.PowConstant when c == Num<T>.Two: TensorPrimitives.Multiply(x, x, r); return true;
             default: return false;

@@ -35,6 +35,73 @@ internal static class VectorMath<T> where T : IFloatingPointIeee754<T>
         for (; i < x.Length; i++) r[i] = T.Cos(x[i]);
     }
 
+    /// <summary>
+    /// Exp of every element, each a lane of <see cref="ExpLog.Exp(Vector512{double})"/> (the last few in a padded vector),
+    /// so an element's bits depend on its value alone: not on its neighbours, its address or its place in the span.
+    /// </summary>
+    public static void Exp(ReadOnlySpan<T> x, Span<T> r)
+    {
+        if (typeof(T) == typeof(double) && Vector512.IsHardwareAccelerated) Lanes<ExpLanes>(As<double>(x), As<double>(r));
+        else if (typeof(T) == typeof(float) && Vector512.IsHardwareAccelerated) Lanes<ExpLanes>(As<float>(x), As<float>(r));
+        else for (var i = 0; i < x.Length; i++) r[i] = ExpRule.Value(x[i], T.Zero);
+    }
+
+    /// <summary>Log of every element, as <see cref="Exp"/> does exp.</summary>
+    public static void Log(ReadOnlySpan<T> x, Span<T> r)
+    {
+        if (typeof(T) == typeof(double) && Vector512.IsHardwareAccelerated) Lanes<LogLanes>(As<double>(x), As<double>(r));
+        else if (typeof(T) == typeof(float) && Vector512.IsHardwareAccelerated) Lanes<LogLanes>(As<float>(x), As<float>(r));
+        else for (var i = 0; i < x.Length; i++) r[i] = LogRule.Value(x[i], T.Zero);
+    }
+
+    static void Lanes<TLanes>(ReadOnlySpan<double> x, Span<double> r) where TLanes : ILanes
+    {
+        ref var x0 = ref MemoryMarshal.GetReference(x);
+        ref var r0 = ref MemoryMarshal.GetReference(r);
+        var i = 0;
+        for (; i <= x.Length - Vector512<double>.Count; i += Vector512<double>.Count)
+            TLanes.Of(Vector512.LoadUnsafe(ref x0, (nuint)i)).StoreUnsafe(ref r0, (nuint)i);
+        if (i == x.Length) return;
+        Span<double> padded = stackalloc double[Vector512<double>.Count];
+        padded.Clear();
+        x[i..].CopyTo(padded);
+        TLanes.Of(Vector512.Create<double>(padded)).CopyTo(padded);
+        padded[..(x.Length - i)].CopyTo(r[i..]);
+    }
+
+    static void Lanes<TLanes>(ReadOnlySpan<float> x, Span<float> r) where TLanes : ILanes
+    {
+        ref var x0 = ref MemoryMarshal.GetReference(x);
+        ref var r0 = ref MemoryMarshal.GetReference(r);
+        var i = 0;
+        for (; i <= x.Length - Vector512<float>.Count; i += Vector512<float>.Count)
+            TLanes.Of(Vector512.LoadUnsafe(ref x0, (nuint)i)).StoreUnsafe(ref r0, (nuint)i);
+        if (i == x.Length) return;
+        Span<float> padded = stackalloc float[Vector512<float>.Count];
+        padded.Clear();
+        x[i..].CopyTo(padded);
+        TLanes.Of(Vector512.Create<float>(padded)).CopyTo(padded);
+        padded[..(x.Length - i)].CopyTo(r[i..]);
+    }
+
+    interface ILanes
+    {
+        static abstract Vector512<double> Of(Vector512<double> x);
+        static abstract Vector512<float> Of(Vector512<float> x);
+    }
+
+    readonly struct ExpLanes : ILanes
+    {
+        public static Vector512<double> Of(Vector512<double> x) => ExpLog.Exp(x);
+        public static Vector512<float> Of(Vector512<float> x) => ExpLog.Exp(x);
+    }
+
+    readonly struct LogLanes : ILanes
+    {
+        public static Vector512<double> Of(Vector512<double> x) => ExpLog.Log(x);
+        public static Vector512<float> Of(Vector512<float> x) => ExpLog.Log(x);
+    }
+
     static ReadOnlySpan<TTo> As<TTo>(ReadOnlySpan<T> x) =>
         MemoryMarshal.CreateReadOnlySpan(ref Unsafe.As<T, TTo>(ref MemoryMarshal.GetReference(x)), x.Length);
 
@@ -186,4 +253,167 @@ internal static class SinCos
         }
         return (Vector512.Create(s), Vector512.Create(c));
     }
+}
+
+/// <summary>
+/// Exp and log of every lane at once, for the same reasons of determinism as <see cref="SinCos"/>: TensorPrimitives.Exp
+/// (and Tanh) send a whole vector to the scalar routine when one element is out of the vector routine's range (|x| past
+/// ~709, NaN, infinity), so an element's bits depended on which neighbours shared its vector, which the destination's
+/// address decides. Here every lane is fdlibm's algorithm (e_exp.c, e_log.c: under an ulp) in IEEE adds, multiplies,
+/// divides and compares only; out-of-range lanes are selected lane by lane, never by their neighbours.
+/// </summary>
+internal static class ExpLog
+{
+    // e_exp.c: ln2 in two parts (the upper one with zeros at the end, so that k ln2hi is exact), 1/ln2, the
+    // overflow and underflow thresholds, and the remez coefficients of the reduced argument's rational function.
+    const double Ln2Hi = 6.93147180369123816490e-01, Ln2Lo = 1.90821492927058770002e-10, InvLn2 = 1.44269504088896338700e+00;
+    const double Overflow = 7.09782712893383973096e+02, Underflow = -7.45133219101941108420e+02;
+    const double P1 = 1.66666666666666019037e-01, P2 = -2.77777777770155933842e-03, P3 = 6.61375632143793436117e-05,
+        P4 = -1.65339022054652515390e-06, P5 = 4.13813679705723846039e-08;
+    // e_log.c's coefficients of log(1+f) = f - f^2/2 + s(f^2/2 + R(s^2)), s = f/(2+f).
+    const double Lg1 = 6.666666666666735130e-01, Lg2 = 3.999999999940941908e-01, Lg3 = 2.857142874366239149e-01,
+        Lg4 = 2.222219843214978396e-01, Lg5 = 1.818357216161805012e-01, Lg6 = 1.531383769920937332e-01,
+        Lg7 = 1.479819860511658591e-01;
+    const double Two54 = 1.80143985094819840000e+16, MinNormal = 2.2250738585072014e-308;
+
+    public static Vector512<double> Exp(Vector512<double> x)
+    {
+        // x = k ln2 + (hi - lo), |hi - lo| <= ln2/2; inside the thresholds |k| <= 1075, so k ln2hi is exact.
+        var clamped = Vector512.Min(Vector512.Max(x, Vector512.Create(Underflow - 1)), Vector512.Create(Overflow + 1));
+        var k = Vector512.Round(clamped * Vector512.Create(InvLn2));
+        var hi = clamped - k * Vector512.Create(Ln2Hi);
+        var lo = k * Vector512.Create(Ln2Lo);
+        var reduced = hi - lo;
+        var t = reduced * reduced;
+        var c = reduced - t * (Vector512.Create(P1) + t * (Vector512.Create(P2) + t * (Vector512.Create(P3) + t * (Vector512.Create(P4) + t * Vector512.Create(P5)))));
+        var y = Vector512<double>.One - ((lo - (reduced * c) / (Vector512.Create(2.0) - c)) - hi);
+        // y 2^k as two exact powers of two, so that a subnormal result rounds once, in the second product.
+        var kl = Vector512.ConvertToInt64(k);
+        var k1 = Vector512.ShiftRightArithmetic(kl, 1);
+        var result = y * PowerOfTwo(k1) * PowerOfTwo(kl - k1);
+        result = Vector512.ConditionalSelect(Vector512.GreaterThan(x, Vector512.Create(Overflow)), Vector512.Create(double.PositiveInfinity), result);
+        result = Vector512.ConditionalSelect(Vector512.LessThan(x, Vector512.Create(Underflow)), Vector512<double>.Zero, result);
+        return Vector512.ConditionalSelect(Vector512.Equals(x, x), result, x);
+    }
+
+    public static Vector512<double> Log(Vector512<double> x)
+    {
+        // Subnormals scaled into the normal range first.
+        var subnormal = Vector512.LessThan(x, Vector512.Create(MinNormal));
+        var scaled = Vector512.ConditionalSelect(subnormal, x * Vector512.Create(Two54), x);
+        var bits = scaled.AsInt64();
+        var hx = Vector512.ShiftRightLogical(bits, 32) & Vector512.Create(0x7fffffffL);
+        var k = Vector512.ShiftRightArithmetic(hx, 20) - Vector512.Create(1023L)
+            - (subnormal.AsInt64() & Vector512.Create(54L));
+        hx &= Vector512.Create(0x000fffffL);
+        // Normalise the mantissa into [sqrt(2)/2, sqrt(2)): i is 2^20 when it would be past sqrt(2).
+        var i = (hx + Vector512.Create(0x95f64L)) & Vector512.Create(0x100000L);
+        var high = hx | (i ^ Vector512.Create(0x3ff00000L));
+        var m = (Vector512.ShiftLeft(high, 32) | (bits & Vector512.Create(0xffffffffL))).AsDouble();
+        k += Vector512.ShiftRightArithmetic(i, 20);
+        var f = m - Vector512<double>.One;
+        var dk = Vector512.ConvertToDouble(k);
+        var s = f / (Vector512.Create(2.0) + f);
+        var z = s * s;
+        var w = z * z;
+        var t1 = w * (Vector512.Create(Lg2) + w * (Vector512.Create(Lg4) + w * Vector512.Create(Lg6)));
+        var t2 = z * (Vector512.Create(Lg1) + w * (Vector512.Create(Lg3) + w * (Vector512.Create(Lg5) + w * Vector512.Create(Lg7))));
+        var r = t2 + t1;
+        // e_log.c's two forms (k = 0 needs no separate one: dk = 0 gives its bits), chosen by the mantissa's range.
+        var hfsq = Vector512.Create(0.5) * f * f;
+        var wide = dk * Vector512.Create(Ln2Hi) - ((hfsq - (s * (hfsq + r) + dk * Vector512.Create(Ln2Lo))) - f);
+        var narrow = dk * Vector512.Create(Ln2Hi) - ((s * (f - r) - dk * Vector512.Create(Ln2Lo)) - f);
+        var useWide = Vector512.GreaterThan((hx - Vector512.Create(0x6147aL)) | (Vector512.Create(0x6b851L) - hx), Vector512<long>.Zero);
+        var result = Vector512.ConditionalSelect(useWide.AsDouble(), wide, narrow);
+        // log 0 = -inf, log of a negative number or NaN = NaN, log inf = inf.
+        result = Vector512.ConditionalSelect(Vector512.Equals(x, Vector512<double>.Zero), Vector512.Create(double.NegativeInfinity), result);
+        result = Vector512.ConditionalSelect(Vector512.LessThan(x, Vector512<double>.Zero), Vector512.Create(double.NaN), result);
+        result = Vector512.ConditionalSelect(Vector512.Equals(x, Vector512.Create(double.PositiveInfinity)), x, result);
+        return Vector512.ConditionalSelect(Vector512.Equals(x, x), result, x);
+    }
+
+    /// <summary>Exp of a double or float as a lane computes it (float in double, rounded once); other types by T.Exp.</summary>
+    public static T Exp<T>(T x) where T : IFloatingPointIeee754<T>
+    {
+        if (typeof(T) == typeof(double)) return T.CreateTruncating(Exp(double.CreateTruncating(x)));
+        if (typeof(T) == typeof(float)) return T.CreateTruncating((float)Exp(double.CreateTruncating(x)));
+        return T.Exp(x);
+    }
+
+    /// <summary>Log of a double or float as a lane computes it; other types by T.Log.</summary>
+    public static T Log<T>(T x) where T : IFloatingPointIeee754<T>
+    {
+        if (typeof(T) == typeof(double)) return T.CreateTruncating(Log(double.CreateTruncating(x)));
+        if (typeof(T) == typeof(float)) return T.CreateTruncating((float)Log(double.CreateTruncating(x)));
+        return T.Log(x);
+    }
+
+    /// <summary>One lane of <see cref="Exp(Vector512{double})"/>: the same operations in the same order, so the same bits.</summary>
+    public static double Exp(double x)
+    {
+        if (double.IsNaN(x)) return x;
+        if (x > Overflow) return double.PositiveInfinity;
+        if (x < Underflow) return 0.0;
+        var k = Math.Round(x * InvLn2);
+        var hi = x - k * Ln2Hi;
+        var lo = k * Ln2Lo;
+        var reduced = hi - lo;
+        var t = reduced * reduced;
+        var c = reduced - t * (P1 + t * (P2 + t * (P3 + t * (P4 + t * P5))));
+        var y = 1.0 - ((lo - (reduced * c) / (2.0 - c)) - hi);
+        var kl = (long)k;
+        var k1 = kl >> 1;
+        return y * PowerOfTwo(k1) * PowerOfTwo(kl - k1);
+    }
+
+    /// <summary>One lane of <see cref="Log(Vector512{double})"/>: the same operations in the same order, so the same bits.</summary>
+    public static double Log(double x)
+    {
+        if (double.IsNaN(x)) return x;
+        if (x == 0.0) return double.NegativeInfinity;
+        if (x < 0.0) return double.NaN;
+        if (x == double.PositiveInfinity) return x;
+        var subnormal = x < MinNormal;
+        var scaled = subnormal ? x * Two54 : x;
+        var bits = BitConverter.DoubleToInt64Bits(scaled);
+        var hx = (long)((ulong)bits >> 32) & 0x7fffffffL;
+        var k = (hx >> 20) - 1023L - (subnormal ? 54L : 0L);
+        hx &= 0x000fffffL;
+        var i = (hx + 0x95f64L) & 0x100000L;
+        var high = hx | (i ^ 0x3ff00000L);
+        var m = BitConverter.Int64BitsToDouble((high << 32) | (bits & 0xffffffffL));
+        k += i >> 20;
+        var f = m - 1.0;
+        var dk = (double)k;
+        var s = f / (2.0 + f);
+        var z = s * s;
+        var w = z * z;
+        var t1 = w * (Lg2 + w * (Lg4 + w * Lg6));
+        var t2 = z * (Lg1 + w * (Lg3 + w * (Lg5 + w * Lg7)));
+        var r = t2 + t1;
+        var hfsq = 0.5 * f * f;
+        return ((hx - 0x6147aL) | (0x6b851L - hx)) > 0
+            ? dk * Ln2Hi - ((hfsq - (s * (hfsq + r) + dk * Ln2Lo)) - f)
+            : dk * Ln2Hi - ((s * (f - r) - dk * Ln2Lo) - f);
+    }
+
+    /// <summary>Float in double, rounded once at the end.</summary>
+    public static Vector512<float> Exp(Vector512<float> x)
+    {
+        var (lower, upper) = Vector512.Widen(x);
+        return Vector512.Narrow(Exp(lower), Exp(upper));
+    }
+
+    public static Vector512<float> Log(Vector512<float> x)
+    {
+        var (lower, upper) = Vector512.Widen(x);
+        return Vector512.Narrow(Log(lower), Log(upper));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static double PowerOfTwo(long k) => BitConverter.Int64BitsToDouble((k + 1023L) << 52);
+
+    /// <summary>2^k for -1022 &lt;= k &lt;= 1023, from its exponent bits.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector512<double> PowerOfTwo(Vector512<long> k) => Vector512.ShiftLeft(k + Vector512.Create(1023L), 52).AsDouble();
 }

@@ -8,7 +8,7 @@ namespace Autograd;
 /// <summary>
 /// The rules of Derivatives.cs on a <see cref="Vector512{T}"/> of rows at once, for <see cref="VectorRowSweep{T}"/>:
 /// the same formulas as <see cref="ScalarKernels{T}"/>, so that each row's value and slopes round as one row at a
-/// time would (sin and cos are <see cref="Autograd.SinCos"/>, as in the chunk kernels). Like
+/// time would (sin and cos are <see cref="Autograd.SinCos"/>, exp and log <see cref="ExpLog"/>, as in the chunk kernels). Like
 /// ScalarKernels, the arms fold away when the op is a constant in the compiled loop.
 /// </summary>
 internal static class VectorRowKernels<T> where T : IFloatingPointIeee754<T>
@@ -17,8 +17,7 @@ internal static class VectorRowKernels<T> where T : IFloatingPointIeee754<T>
     public static bool Supports(TapeNode<T> node) => node.Op switch
     {
         Op.Neg or Op.Add or Op.Sub or Op.Mul or Op.Div or Op.Square or Op.Abs or Op.Minimum or Op.Maximum or Op.Relu => true,
-        // Not exp and log: the runtime's vector routines round differently before and after the JIT optimises them.
-        Op.Sin or Op.Cos or Op.Sqrt => true,
+        Op.Sin or Op.Cos or Op.Sqrt or Op.Exp or Op.Log => true,
         Op.PowConstant => node.Constant == T.CreateChecked(2),
         _ => false,
     };
@@ -39,6 +38,8 @@ internal static class VectorRowKernels<T> where T : IFloatingPointIeee754<T>
         Op.Sin => Sin(x),
         Op.Cos => Cos(x),
         Op.Sqrt => Vector512.Sqrt(x),
+        Op.Exp => Exp(x),
+        Op.Log => Log(x),
         _ => throw new NotSupportedException($"{op} has no vector row kernel."),
     };
 
@@ -57,6 +58,8 @@ internal static class VectorRowKernels<T> where T : IFloatingPointIeee754<T>
         Op.Maximum => Vector512.ConditionalSelect(Vector512.GreaterThan(x, y), Vector512<T>.One,
             Vector512.ConditionalSelect(Vector512.Equals(x, y), Half, Vector512<T>.Zero)),
         Op.Sqrt => Half / r,
+        Op.Exp => r,
+        Op.Log => Vector512<T>.One / x,
         _ => throw new NotSupportedException($"{op} has no vector row slope."),
     };
 
@@ -114,4 +117,16 @@ internal static class VectorRowKernels<T> where T : IFloatingPointIeee754<T>
         var (sf, cf) = Autograd.SinCos.Of(x.As<T, float>());
         return (sf.As<float, T>(), cf.As<float, T>());
     }
+
+    /// <summary>The chunk kernels' exp (<see cref="ExpLog"/>): the same bits, row loop or chunks.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> Exp(Vector512<T> x) => typeof(T) == typeof(double)
+        ? ExpLog.Exp(x.As<T, double>()).As<double, T>()
+        : ExpLog.Exp(x.As<T, float>()).As<float, T>();
+
+    /// <summary>The chunk kernels' log (<see cref="ExpLog"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> Log(Vector512<T> x) => typeof(T) == typeof(double)
+        ? ExpLog.Log(x.As<T, double>()).As<double, T>()
+        : ExpLog.Log(x.As<T, float>()).As<float, T>();
 }
