@@ -9,9 +9,10 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Autograd.Api.Benchmarks;
 
 /// <summary>
-/// A diagnostic, not a benchmark: where a never-seen formula's time goes, stage by stage (median of many requests,
-/// each stage timed on its own fresh formulas): the engine alone, the engine through a formula cache, the service.
-///   dotnet bench/Api.Benchmarks/bin/Release/net10.0/Api.Benchmarks.dll --cold-stages
+/// A diagnostic, not a benchmark: where a never-seen formula's time goes, stage by stage (median and p90 of many
+/// requests, each stage timed on its own fresh formulas, with the bytes it allocates and the collections it causes):
+/// parsing, recording, the first replay, the formula cache's miss, the service.
+///   dotnet run -c Release --project bench/Api.Benchmarks -- --cold-stages
 /// </summary>
 public static class ColdStages
 {
@@ -27,7 +28,12 @@ public static class ColdStages
         var n = 0;
         string Text() => $"0.2*x1^2 + 0.2*x2^2 - {++n}";
         InputSpec[] specs = [InputSpec.Scalar("x1", InputKind.Parameter), InputSpec.Scalar("x2", InputKind.Parameter)];
-        var cache = new FormulaCache();
+        Console.WriteLine($"GC: {(System.Runtime.GCSettings.IsServerGC ? "server" : "workstation")}, {System.Runtime.GCSettings.LatencyMode}; {count} fresh formulas per stage");
+        Report("engine: parse", count, () => Formula.Parse(Text()));
+        var parsed = new Formula[count + count / 4];
+        var next = 0;
+        for (var i = 0; i < parsed.Length; i++) parsed[i] = Formula.Parse(Text());
+        Report("engine: record a parsed formula", count, () => CompiledFormula<double>.Compile(parsed[next++], specs));
         Report("engine: parse, record, first replay", count, () =>
         {
             var formula = CompiledFormula<double>.Compile(Formula.Parse(Text()), specs);
@@ -35,6 +41,7 @@ public static class ColdStages
             formula.SetInput(1, [2.0]);
             formula.EvaluateWithGradientFused();
         });
+        var cache = new FormulaCache();
         Report("engine through a FormulaCache(256): rent, replay, return", count, () =>
         {
             var formula = cache.Rent<double>(Text(), specs, FormulaLimits.Default);
@@ -56,13 +63,18 @@ public static class ColdStages
     {
         for (var i = 0; i < count / 4; i++) action();
         var times = new double[count];
+        var bytes = GC.GetAllocatedBytesForCurrentThread();
+        var collections = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
         for (var i = 0; i < count; i++)
         {
             var start = Stopwatch.GetTimestamp();
             action();
             times[i] = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
         }
+        bytes = GC.GetAllocatedBytesForCurrentThread() - bytes;
+        var mean = times.Average();
         Array.Sort(times);
-        Console.WriteLine($"{stage}: median {times[count / 2]:F1} µs, p90 {times[count * 9 / 10]:F1} µs, mean {times.Average():F1} µs");
+        Console.WriteLine($"{stage}: median {times[count / 2]:F1} µs, p90 {times[count * 9 / 10]:F1} µs, p99 {times[count * 99 / 100]:F1} µs, mean {mean:F1} µs; "
+            + $"{bytes / count:N0} B allocated each; GCs gen0/1/2 {GC.CollectionCount(0) - collections.Item1}/{GC.CollectionCount(1) - collections.Item2}/{GC.CollectionCount(2) - collections.Item3}");
     }
 }
