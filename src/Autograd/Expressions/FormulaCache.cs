@@ -10,15 +10,19 @@ namespace Autograd.Expressions;
 /// </summary>
 /// <remarks>
 /// Each of the two maps holds at most <c>capacity</c> entries (a moment's overshoot of one per concurrent miss aside).
-/// Past that, adding an entry evicts the oldest one not used since the eviction last passed over it (a second chance),
-/// so a stream of one-off formulas goes through without pushing out the formulas in use; an evicted pool gives back
-/// what its copies were charged. A miss takes no lock the hits take, and a pool is made only when a copy is returned.
+/// Once a map is full, a formula gets a place only when it comes a second time (a doorkeeper remembers the hashes of
+/// the last few thousand seen), so a stream of one-off formulas leaves nothing behind to outlive its request; and
+/// adding an entry then evicts the oldest one not used since the eviction last passed over it (a second chance), so
+/// the formulas in use stay. An evicted pool gives back what its copies were charged. A pool is made when a copy is
+/// returned, not before.
 /// </remarks>
 /// <param name="memory">Where pooled copies are charged: a copy that does not fit is not pooled. None: no accounting.</param>
 public sealed class FormulaCache(int capacity = 256, IRetainedMemory? memory = null)
 {
     readonly SecondChanceMap<string, Formula> _parsed = new(capacity);
     readonly SecondChanceMap<PoolKey, Pool> _pools = new(capacity, pool => pool.Close(memory));
+    readonly Doorkeeper _parsedSeen = new(capacity);
+    readonly Doorkeeper _poolsSeen = new(capacity);
     long _hits;
     long _misses;
 
@@ -35,11 +39,25 @@ public sealed class FormulaCache(int capacity = 256, IRetainedMemory? memory = n
     public Formula Parse(string text, FormulaLimits limits) => Parse(text, limits, markUsed: true);
 
     // Rent looks the text up without marking it used: the service has parsed it moments before, for the same request.
-    Formula Parse(string text, FormulaLimits limits, bool markUsed) =>
-        _parsed.TryGet(text, out var formula, markUsed) ? formula : _parsed.GetOrAdd(text, Formula.Parse(text, limits));
+    Formula Parse(string text, FormulaLimits limits, bool markUsed)
+    {
+        if (_parsed.TryGet(text, out var formula, markUsed)) return formula;
+        formula = Formula.Parse(text, limits);
+        return _parsed.IsFull && !_parsedSeen.SeenBefore(text.GetHashCode()) ? formula : _parsed.GetOrAdd(text, formula);
+    }
 
     /// <summary>A compiled formula for these inputs, from the pool or newly recorded; give it back with <see cref="Return{T}"/>.</summary>
     public CompiledFormula<T> Rent<T>(string text, IReadOnlyList<InputSpec> inputs, FormulaLimits limits)
+        where T : IFloatingPointIeee754<T> => Rent<T>(text, null, inputs, limits);
+
+    /// <summary>
+    /// As <see cref="Rent{T}(string, IReadOnlyList{InputSpec}, FormulaLimits)"/> for a formula the caller has parsed
+    /// already (with <see cref="Parse(string, FormulaLimits)"/>), so that a miss records it without parsing it again.
+    /// </summary>
+    public CompiledFormula<T> Rent<T>(Formula formula, IReadOnlyList<InputSpec> inputs, FormulaLimits limits)
+        where T : IFloatingPointIeee754<T> => Rent<T>(formula.Text, formula, inputs, limits);
+
+    CompiledFormula<T> Rent<T>(string text, Formula? parsed, IReadOnlyList<InputSpec> inputs, FormulaLimits limits)
         where T : IFloatingPointIeee754<T>
     {
         var key = new PoolKey(typeof(T), text, inputs);
@@ -50,7 +68,7 @@ public sealed class FormulaCache(int capacity = 256, IRetainedMemory? memory = n
             return copy;
         }
         Interlocked.Increment(ref _misses);
-        var compiled = CompiledFormula<T>.Compile(Parse(text, limits, markUsed: false), inputs, limits.MaxTapeElements);
+        var compiled = CompiledFormula<T>.Compile(parsed ?? Parse(text, limits, markUsed: false), inputs, limits.MaxTapeElements);
         compiled.CacheKey = key;
         return compiled;
     }
@@ -66,8 +84,31 @@ public sealed class FormulaCache(int capacity = 256, IRetainedMemory? memory = n
         if (compiled.HasBoundInputs || compiled.InputElements > MaxPooledInputElements) return;
         compiled.Tape.ResetRowSweep();
         var key = compiled.CacheKey ?? new PoolKey(typeof(T), compiled.Formula.Text, compiled.Inputs);
-        if (!_pools.TryGet(key, out var pool)) pool = _pools.GetOrAdd(key, new Pool());
+        if (!_pools.TryGet(key, out var pool))
+        {
+            if (_pools.IsFull && !_poolsSeen.SeenBefore(key.GetHashCode())) return;
+            pool = _pools.GetOrAdd(key, new Pool());
+        }
         pool.TryPut(compiled, memory);
+    }
+
+    /// <summary>
+    /// The hashes of keys seen lately, direct-mapped into a table of four slots per entry of the cache, so a newer key
+    /// may push out an older one. A false "seen" (two keys with one hash) only admits a key a round early.
+    /// </summary>
+    sealed class Doorkeeper(int capacity)
+    {
+        readonly int[] _hashes = new int[(int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(16, 4 * capacity))];
+
+        /// <summary>Whether <paramref name="hash"/> was seen since its slot last changed; remembers it.</summary>
+        public bool SeenBefore(int hash)
+        {
+            ref var slot = ref _hashes[hash & (_hashes.Length - 1)];
+            hash |= 1 << 31;  // 0 marks an empty slot; the slot's index holds the low bits.
+            if (Volatile.Read(ref slot) == hash) return true;
+            Volatile.Write(ref slot, hash);
+            return false;
+        }
     }
 
     /// <summary>
@@ -135,6 +176,8 @@ internal sealed class SecondChanceMap<TKey, TValue>(int capacity, Action<TValue>
 
     // Kept by hand: ConcurrentDictionary.Count takes every one of its locks, up to 1,024 of them once it has grown.
     public int Count => Volatile.Read(ref _count);
+
+    public bool IsFull => Count >= _capacity;
 
     /// <param name="markUsed">Whether this read counts as a use that earns the entry a second chance.</param>
     public bool TryGet(TKey key, out TValue value, bool markUsed = true)

@@ -34,6 +34,13 @@ public class FormulaCacheTests
         cache.Return(compiled);
     }
 
+    /// <summary>A formula that comes twice: once the cache is full, the second time earns it a place.</summary>
+    static void UseTwice(FormulaCache cache, string text)
+    {
+        Use(cache, text);
+        Use(cache, text);
+    }
+
     [Fact]
     public void A_stream_of_one_off_formulas_keeps_at_most_capacity_formulas_and_pools()
     {
@@ -48,6 +55,41 @@ public class FormulaCacheTests
         Assert.Equal(8, cache.PoolCount);
         Assert.Equal(100, cache.Misses);
         Assert.Equal(0, cache.Hits);
+        // Coming once each, none of the later ones took the place of the first eight.
+        Use(cache, "x^2 + y - 0");
+        Assert.Equal(1, cache.Hits);
+    }
+
+    [Fact]
+    public void Once_full_a_formula_gets_a_place_when_it_comes_a_second_time()
+    {
+        var cache = new FormulaCache(capacity: 4);
+        for (var i = 0; i < 4; i++) Use(cache, $"x^2 + y - {i}");
+        var first = cache.Rent<double>("x*y + 1", Scalars, FormulaLimits.Default);
+        cache.Return(first);
+        var second = cache.Rent<double>("x*y + 1", Scalars, FormulaLimits.Default);
+        Assert.NotSame(first, second);
+        cache.Return(second);
+        Assert.Same(second, cache.Rent<double>("x*y + 1", Scalars, FormulaLimits.Default));
+        Assert.Equal(4, cache.PoolCount);
+        Assert.Equal((6L, 1L), (cache.Misses, cache.Hits));
+    }
+
+    [Fact]
+    public void A_formula_parsed_by_the_caller_is_recorded_as_it_is_not_parsed_again()
+    {
+        var cache = new FormulaCache(capacity: 2);
+        cache.Parse("x + 1", FormulaLimits.Default);
+        cache.Parse("x + 2", FormulaLimits.Default);
+        var parsed = cache.Parse("x*y", FormulaLimits.Default);
+        Assert.Equal(2, cache.ParsedCount);
+        Assert.NotSame(parsed, cache.Parse("x*y + 0", FormulaLimits.Default));
+        var compiled = cache.Rent<double>(parsed, Scalars, FormulaLimits.Default);
+        Assert.Same(parsed, compiled.Formula);
+        compiled.SetInput(0, [3.0]);
+        compiled.SetInput(1, [-2.0]);
+        Assert.Equal(-6.0, compiled.EvaluateWithGradientFused());
+        Assert.Equal((-2.0, 3.0), (compiled.GradientOf(0)[0], compiled.GradientOf(1)[0]));
     }
 
     [Fact]
@@ -58,13 +100,15 @@ public class FormulaCacheTests
         cache.Return(hot);
         for (var i = 0; i < 100; i++)
         {
-            Use(cache, $"x^2 + y - {i}");
+            UseTwice(cache, $"x^2 + y - {i}");
             var again = cache.Rent<double>("x*y + 1", Scalars, FormulaLimits.Default);
             Assert.Same(hot, again);
             cache.Return(again);
         }
-        Assert.Equal(101, cache.Misses);
-        Assert.Equal(100, cache.Hits);
+        // The hot one never missed again. Of the newcomers the first seven found room at once (then hit), the others
+        // missed twice: their second coming admitted them, each evicting an earlier newcomer, never the hot one.
+        Assert.Equal(1 + 7 + 2 * 93, cache.Misses);
+        Assert.Equal(100 + 7, cache.Hits);
     }
 
     [Fact]
@@ -78,7 +122,7 @@ public class FormulaCacheTests
         cache.Return(once);
 
         // Used once more above, it was given a second chance; not used again, it goes within two rounds of newcomers.
-        for (var i = 3; i < 11; i++) Use(cache, $"x^2 + y - {i}");
+        for (var i = 3; i < 11; i++) UseTwice(cache, $"x^2 + y - {i}");
         Assert.NotSame(once, cache.Rent<double>("x*y + 1", Scalars, FormulaLimits.Default));
     }
 
@@ -110,12 +154,12 @@ public class FormulaCacheTests
         var copy = cache.Rent<double>("x*y + 1", Scalars, FormulaLimits.Default);
         cache.Return(copy);
         Assert.Equal(copy.RetainedBytes, ledger.Used);
-        for (var i = 0; i < 4; i++) Use(cache, $"x*y + {i + 2}");
+        for (var i = 0; i < 4; i++) UseTwice(cache, $"x*y + {i + 2}");
         // Four pools of one copy each, all of the same size; the first one's is released.
         Assert.Equal(4, cache.PoolCount);
         Assert.Equal(4 * copy.RetainedBytes, ledger.Used);
         ledger.Refuse = true;
-        for (var i = 0; i < 8; i++) Use(cache, $"x + y + {i}");
+        for (var i = 0; i < 8; i++) UseTwice(cache, $"x + y + {i}");
         Assert.Equal(0, ledger.Used);
     }
 
@@ -138,7 +182,7 @@ public class FormulaCacheTests
         Assert.True(ledger.Used > 0);
         // Nothing else is charged: once every pool has been evicted, the ledger is back at zero.
         ledger.Refuse = true;
-        for (var i = 0; i < 4 * 6; i++) Use(cache, $"x + y + {i}");
+        for (var i = 0; i < 4 * 6; i++) UseTwice(cache, $"x + y + {i}");
         Assert.Equal(0, ledger.Used);
     }
 
@@ -164,7 +208,7 @@ public class FormulaCacheTests
         Assert.Same(miss, hit);
         results.Add(Bits(hit));
         cache.Return(hit);
-        for (var i = 0; i < 6; i++) Use(cache, $"x - y + {i}");
+        for (var i = 0; i < 6; i++) UseTwice(cache, $"x - y + {i}");
         var recorded = cache.Rent<double>(text, Scalars, FormulaLimits.Default);
         Assert.NotSame(miss, recorded);
         results.Add(Bits(recorded));
