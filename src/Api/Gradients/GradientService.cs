@@ -21,8 +21,8 @@ public sealed class GradientService(FormulaCache cache, IDatasetStore datasets, 
         var data = DataSource.Resolve(request.Data, request.Dataset, datasets, owner, formula, () => BoundNames(request.Parameters, request.Constants));
         var inputs = InputBinding.Bind(request.Parameters, request.Constants, data, _limits, request.Dtype);
         return request.Dtype == DType.Float32
-            ? Compute<float>(source, inputs, request.Hessian, request.Explain, request)
-            : Compute<double>(source, inputs, request.Hessian, request.Explain, request);
+            ? Compute<float>(source, formula, inputs, request.Hessian, request.Explain, request)
+            : Compute<double>(source, formula, inputs, request.Hessian, request.Explain, request);
     }
 
     public static HashSet<string> BoundNames(params IEnumerable<string>?[] sections) =>
@@ -31,10 +31,10 @@ public sealed class GradientService(FormulaCache cache, IDatasetStore datasets, 
     static HashSet<string> BoundNames<TValue>(Dictionary<string, TValue>? parameters, Dictionary<string, TValue>? constants) =>
         BoundNames(parameters?.Keys, constants?.Keys);
 
-    GradientResponse Compute<T>(FormulaSource source, BoundInputs inputs, bool hessian, bool explain, GradientRequest request)
+    GradientResponse Compute<T>(FormulaSource source, Formula formula, BoundInputs inputs, bool hessian, bool explain, GradientRequest request)
         where T : IFloatingPointIeee754<T>
     {
-        var compiled = Rent<T>(cache, source, inputs, _limits);
+        var compiled = Rent<T>(cache, source, inputs, _limits, formula: formula);
         try
         {
             if (explain && compiled.Tape.Nodes.Sum(node => (long)node.Length) > _limits.MaxExplainElements)
@@ -85,16 +85,17 @@ public sealed class GradientService(FormulaCache cache, IDatasetStore datasets, 
 
     /// <summary>
     /// Rents a compiled formula and sets its inputs; formula errors become problems pointing into <paramref name="source"/>.
-    /// Data columns already of type <typeparamref name="T"/> are bound by reference, not copied.
+    /// Data columns already of type <typeparamref name="T"/> are bound by reference, not copied. Pass the
+    /// <paramref name="formula"/> parsed from the source, if at hand, so that a miss does not parse it again.
     /// </summary>
     public static CompiledFormula<T> Rent<T>(FormulaCache cache, FormulaSource source, BoundInputs inputs, ServiceLimits limits,
-        IReadOnlyList<InputSpec>? specs = null) where T : IFloatingPointIeee754<T>
+        IReadOnlyList<InputSpec>? specs = null, Formula? formula = null) where T : IFloatingPointIeee754<T>
     {
         specs ??= inputs.Specs;
         CompiledFormula<T> compiled;
         try
         {
-            compiled = cache.Rent<T>(source.Text, specs, limits.FormulaLimits);
+            compiled = formula is null ? cache.Rent<T>(source.Text, specs, limits.FormulaLimits) : cache.Rent<T>(formula, specs, limits.FormulaLimits);
         }
         catch (FormulaException e)
         {

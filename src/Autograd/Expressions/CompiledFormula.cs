@@ -20,8 +20,19 @@ public sealed class CompiledFormula<T> : IRetainedBytes where T : IFloatingPoint
         _inputNodes = inputNodes;
         Output = output;
         _outputValue = tape[output].Value;
-        _parameterSlots = Enumerable.Range(0, inputs.Count).Where(i => inputs[i].Kind == InputKind.Parameter).ToArray();
-        ParameterCount = _parameterSlots.Sum(i => inputs[i].Length);
+        var parameters = 0;
+        for (var i = 0; i < inputs.Count; i++)
+        {
+            if (inputs[i].Kind == InputKind.Parameter) parameters++;
+            InputElements += inputs[i].Length;
+        }
+        _parameterSlots = new int[parameters];
+        for (int i = 0, j = 0; i < inputs.Count; i++)
+        {
+            if (inputs[i].Kind != InputKind.Parameter) continue;
+            _parameterSlots[j++] = i;
+            ParameterCount += inputs[i].Length;
+        }
     }
 
     public Formula Formula { get; }
@@ -82,12 +93,19 @@ public sealed class CompiledFormula<T> : IRetainedBytes where T : IFloatingPoint
     public bool HasBoundInputs { get; private set; }
 
     /// <summary>Elements of all inputs together: a measure of the memory a pooled copy holds.</summary>
-    public long InputElements => Inputs.Sum(i => (long)i.Length);
+    public long InputElements { get; }
 
     /// <summary>Memory the recorded tape holds in values and adjoints, for the service's accounting of pooled copies.</summary>
-    public long RetainedBytes => _retainedBytes ??= Tape.Nodes.Sum(n => (long)(n.Value.Length + n.Adjoint.Length)) * Unsafe.SizeOf<T>();
+    public long RetainedBytes => _retainedBytes ??= CountRetainedBytes();
 
     long? _retainedBytes;
+
+    long CountRetainedBytes()
+    {
+        var elements = 0L;
+        for (var id = 0; id < Tape.Count; id++) elements += Tape[id].Value.Length + Tape[id].Adjoint.Length;
+        return elements * Unsafe.SizeOf<T>();
+    }
 
     /// <summary>The tape node id of an input slot.</summary>
     public int InputNode(int slot) => _inputNodes[slot];

@@ -5,7 +5,8 @@ public static class Lexer
 {
     public static List<Token> Tokenize(string text)
     {
-        var tokens = new List<Token>();
+        // A token takes two characters or more in most formulas (an operator and a space): room for them all, at once.
+        var tokens = new List<Token>(text.Length / 2 + 4);
         var i = 0;
         while (i < text.Length)
         {

@@ -25,7 +25,7 @@ public sealed class Parser
 
     readonly List<Token> _tokens;
     readonly FormulaLimits _limits;
-    readonly List<SyntaxNode> _output = [];
+    readonly List<SyntaxNode> _output;
     readonly Stack<Pending> _pending = new();
     // Per finished operand on the output: its tree depth and its span, to check depth and build spans.
     readonly Stack<(int Depth, int Start, int End)> _operands = new();
@@ -35,6 +35,8 @@ public sealed class Parser
     {
         _tokens = tokens;
         _limits = limits;
+        // Each node comes from a token of its own (an operator, a name, a number, a bracket), so the list never grows.
+        _output = new List<SyntaxNode>(Math.Min(tokens.Count, limits.MaxNodes + 1));
     }
 
     public static List<SyntaxNode> Parse(string text, FormulaLimits limits)
