@@ -37,10 +37,11 @@ public static class InputBinding
     {
         if (parameters is null)
             throw Problems.Invalid("parameters", "'parameters' is required: an object mapping each name to a number or an array of numbers, e.g. {\"x\": [-1, 1]}.");
+        // Every entry of the three sections is bound once, in this order, or the request fails.
         var count = parameters.Count + (constants?.Count ?? 0) + (data?.Count ?? 0);
-        var specs = new List<InputSpec>(count);
-        var values = new List<double[]>(count);
-        var seen = new Dictionary<string, string>(count, StringComparer.Ordinal);
+        var specs = new InputSpec[count];
+        var values = new double[count][];
+        var bound = 0;
 
         var parameterElements = 0L;
         foreach (var (name, value) in parameters)
@@ -86,7 +87,13 @@ public static class InputBinding
             string Field() => $"{section}.{name}";
             if (!IsValidName(name))
                 throw Problems.Invalid(Field(), $"'{name}' is not a valid name: use letters, digits and '_', not starting with a digit.");
-            if (seen.TryGetValue(name, out var other))
+            // Names are unique within a section (its dictionary's keys, ordinal as JSON reads them): a name given
+            // twice is in an earlier section as well.
+            var other = section == "parameters" ? null
+                : parameters.ContainsKey(name) ? "parameters"
+                : section == "data" && constants?.ContainsKey(name) == true ? "constants"
+                : null;
+            if (other is not null)
                 throw new ProblemException(400, "duplicate-name", "A name is given twice",
                     $"'{name}' is given in both '{other}' and '{section}'; each name may be bound once.",
                     new Dictionary<string, object?> { ["field"] = Field() });
@@ -101,11 +108,10 @@ public static class InputBinding
                     throw new ProblemException(400, "out-of-range-for-dtype", "An input does not fit the dtype",
                         $"Element {i + 1} of '{Field()}' is {elements[i]:R}, beyond float32's largest value {float.MaxValue:R}; use \"dtype\": \"float64\" or rescale.",
                         new Dictionary<string, object?> { ["field"] = isScalar ? Field() : $"{Field()}[{i + 1}]" });
-            seen.Add(name, section);
-            specs.Add(isScalar ? InputSpec.Scalar(name, kind)
+            specs[bound] = isScalar ? InputSpec.Scalar(name, kind)
                 : columns > 0 ? InputSpec.Matrix(name, kind, elements.Length / columns, columns)
-                : InputSpec.Vector(name, kind, elements.Length));
-            values.Add(elements);
+                : InputSpec.Vector(name, kind, elements.Length);
+            values[bound++] = elements;
         }
     }
 }
