@@ -726,13 +726,15 @@ public sealed class GradientApiErrorTests(AutogradApiFactory factory) : IClassFi
     }
 
     [Theory]
-    [InlineData("""{"expression": "x", "parameters": {"x": 1}, "constants": {"x": 2}}""", "constants.x")]
-    [InlineData("""{"expression": "x", "parameters": {"x": 1}, "data": {"x": [2, 3]}}""", "data.x")]
-    [InlineData("""{"expression": "sum(c)", "parameters": {"p": 1}, "constants": {"c": 2}, "data": {"c": [2, 3]}}""", "data.c")]
-    public async Task A_name_given_twice_is_400_duplicate_name(string json, string field)
+    [InlineData("""{"expression": "x", "parameters": {"x": 1}, "constants": {"x": 2}}""", "constants.x", "'x' is given in both 'parameters' and 'constants'")]
+    [InlineData("""{"expression": "x", "parameters": {"x": 1}, "data": {"x": [2, 3]}}""", "data.x", "'x' is given in both 'parameters' and 'data'")]
+    [InlineData("""{"expression": "sum(c)", "parameters": {"p": 1}, "constants": {"c": 2}, "data": {"c": [2, 3]}}""", "data.c", "'c' is given in both 'constants' and 'data'")]
+    [InlineData("""{"expression": "sum(c)", "parameters": {"c": 1}, "constants": {"k": 2}, "data": {"c": [2, 3]}}""", "data.c", "'c' is given in both 'parameters' and 'data'")]
+    public async Task A_name_given_twice_is_400_duplicate_name(string json, string field, string detail)
     {
         var problem = await Api.PostProblem(_client, json, 400, "duplicate-name");
         Assert.Equal(field, problem.GetProperty("field").GetString());
+        Assert.StartsWith(detail, problem.GetProperty("detail").GetString());
     }
 
     [Fact]

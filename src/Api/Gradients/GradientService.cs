@@ -18,12 +18,16 @@ public sealed class GradientService(FormulaCache cache, IDatasetStore datasets, 
             throw Problems.Invalid("expression", "'expression' is required: a formula such as \"0.2*x1^2 + 0.2*x2^2 - 5\".");
         var source = new FormulaSource(request.Expression);
         var formula = source.Parse(cache, _limits.FormulaLimits);
-        var data = DataSource.Resolve(request.Data, request.Dataset, datasets, owner, formula, () => BoundNames(request.Parameters, request.Constants));
+        var data = request.Dataset is null ? request.Data : StoredData(request, formula, owner);
         var inputs = InputBinding.Bind(request.Parameters, request.Constants, data, _limits, request.Dtype);
         return request.Dtype == DType.Float32
             ? Compute<float>(source, formula, inputs, request.Hessian, request.Explain, request)
             : Compute<double>(source, formula, inputs, request.Hessian, request.Explain, request);
     }
+
+    // Apart from Compute: a lambda there would capture the request, and its closure be allocated on every call.
+    Dictionary<string, NumberOrVector>? StoredData(GradientRequest request, Formula formula, string? owner) =>
+        DataSource.Resolve(request.Data, request.Dataset, datasets, owner, formula, () => BoundNames(request.Parameters, request.Constants));
 
     public static HashSet<string> BoundNames(params IEnumerable<string>?[] sections) =>
         sections.SelectMany(s => s ?? []).ToHashSet(StringComparer.Ordinal);

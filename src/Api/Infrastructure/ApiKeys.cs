@@ -64,6 +64,9 @@ public static class ApiKeys
         services.AddRateLimiter(limiter =>
         {
             limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+            // Limits are per key: without keys no request has an owner to limit, and no limiter runs at all (the
+            // middleware then passes requests straight through, instead of taking a no-op lease for each one).
+            if (!options.Enabled) return;
             limiter.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context =>
             {
                 if (context.Owner() is not { } owner) return RateLimitPartition.GetNoLimiter("");

@@ -1,4 +1,4 @@
-using System.Text.RegularExpressions;
+using System.Buffers;
 using Autograd.Contracts;
 using Autograd.Expressions;
 
@@ -20,23 +20,28 @@ public sealed record BoundInputs(IReadOnlyList<InputSpec> Specs, IReadOnlyList<d
 }
 
 /// <summary>Checks parameters, constants and data against each other and the limits; failures are 4xx problems.</summary>
-public static partial class InputBinding
+public static class InputBinding
 {
-    // \z, not $: in .NET "$" also matches before a final newline, which would let "x\n" through.
-    [GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_]*\z")]
-    private static partial Regex NamePattern();
+    static readonly SearchValues<char> NameCharacters =
+        SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_");
 
-    /// <summary>Whether a formula can refer to this name.</summary>
-    public static bool IsValidName(string name) => NamePattern().IsMatch(name);
+    /// <summary>Whether a formula can refer to this name: ASCII letters, digits and '_', not starting with a digit.</summary>
+    public static bool IsValidName(string name) =>
+        name.Length > 0 && !char.IsAsciiDigit(name[0]) && !name.AsSpan().ContainsAnyExcept(NameCharacters);
+
+    /// <summary>Read only: enumerated in place of a section the request leaves out, without allocating one.</summary>
+    static readonly Dictionary<string, NumberOrVector> NoInputs = [];
 
     public static BoundInputs Bind(Dictionary<string, NumberOrVector>? parameters, Dictionary<string, NumberOrVector>? constants,
         Dictionary<string, NumberOrVector>? data, ServiceLimits limits, DType dtype = DType.Float64)
     {
         if (parameters is null)
             throw Problems.Invalid("parameters", "'parameters' is required: an object mapping each name to a number or an array of numbers, e.g. {\"x\": [-1, 1]}.");
-        var specs = new List<InputSpec>();
-        var values = new List<double[]>();
-        var seen = new Dictionary<string, string>(StringComparer.Ordinal);
+        // Every entry of the three sections is bound once, in this order, or the request fails.
+        var count = parameters.Count + (constants?.Count ?? 0) + (data?.Count ?? 0);
+        var specs = new InputSpec[count];
+        var values = new double[count][];
+        var bound = 0;
 
         var parameterElements = 0L;
         foreach (var (name, value) in parameters)
@@ -47,7 +52,7 @@ public static partial class InputBinding
         if (parameterElements > limits.MaxParameterElements)
             throw Problems.TooLarge("too-many-parameters", "parameters",
                 $"The parameters have {parameterElements:N0} elements in all; the limit is {limits.MaxParameterElements:N0}.");
-        foreach (var (name, value) in constants ?? [])
+        foreach (var (name, value) in constants ?? NoInputs)
         {
             if (value?.Values.Length > limits.MaxDataRows)
                 throw Problems.TooLarge("too-many-rows", $"constants.{name}",
@@ -57,7 +62,7 @@ public static partial class InputBinding
 
         string? firstColumn = null;
         var firstRows = 0;
-        foreach (var (name, column) in data ?? [])
+        foreach (var (name, column) in data ?? NoInputs)
         {
             if (column is null) throw Problems.Invalid($"data.{name}", $"Data column '{name}' is null; give an array of numbers.");
             if (column.IsScalar)
@@ -80,9 +85,15 @@ public static partial class InputBinding
         void Add(string name, string section, InputKind kind, double[] elements, bool isScalar, int columns = 0)
         {
             string Field() => $"{section}.{name}";
-            if (!NamePattern().IsMatch(name))
+            if (!IsValidName(name))
                 throw Problems.Invalid(Field(), $"'{name}' is not a valid name: use letters, digits and '_', not starting with a digit.");
-            if (seen.TryGetValue(name, out var other))
+            // Names are unique within a section (its dictionary's keys, ordinal as JSON reads them): a name given
+            // twice is in an earlier section as well.
+            var other = section == "parameters" ? null
+                : parameters.ContainsKey(name) ? "parameters"
+                : section == "data" && constants?.ContainsKey(name) == true ? "constants"
+                : null;
+            if (other is not null)
                 throw new ProblemException(400, "duplicate-name", "A name is given twice",
                     $"'{name}' is given in both '{other}' and '{section}'; each name may be bound once.",
                     new Dictionary<string, object?> { ["field"] = Field() });
@@ -97,11 +108,10 @@ public static partial class InputBinding
                     throw new ProblemException(400, "out-of-range-for-dtype", "An input does not fit the dtype",
                         $"Element {i + 1} of '{Field()}' is {elements[i]:R}, beyond float32's largest value {float.MaxValue:R}; use \"dtype\": \"float64\" or rescale.",
                         new Dictionary<string, object?> { ["field"] = isScalar ? Field() : $"{Field()}[{i + 1}]" });
-            seen.Add(name, section);
-            specs.Add(isScalar ? InputSpec.Scalar(name, kind)
+            specs[bound] = isScalar ? InputSpec.Scalar(name, kind)
                 : columns > 0 ? InputSpec.Matrix(name, kind, elements.Length / columns, columns)
-                : InputSpec.Vector(name, kind, elements.Length));
-            values.Add(elements);
+                : InputSpec.Vector(name, kind, elements.Length);
+            values[bound++] = elements;
         }
     }
 }

@@ -34,15 +34,15 @@ public static class CharsetCheck
 {
     public static WebApplication UseCharsetCheck(this WebApplication app)
     {
-        app.Use(async (context, next) =>
+        app.Use((context, next) =>
         {
-            if (MediaTypeHeaderValue.TryParse(context.Request.ContentType, out var type) && type.Charset.HasValue && !Readable(type.Charset.Value!))
-            {
-                await ApiKeys.WriteProblem(context, new ProblemException(415, "unsupported-media-type", "Unsupported character set",
+            // Most requests name no charset (application/json): they are not parsed at all.
+            var contentType = context.Request.ContentType;
+            if (contentType is null || !contentType.Contains("charset", StringComparison.OrdinalIgnoreCase)) return next(context);
+            if (MediaTypeHeaderValue.TryParse(contentType, out var type) && type.Charset.HasValue && !Readable(type.Charset.Value!))
+                return ApiKeys.WriteProblem(context, new ProblemException(415, "unsupported-media-type", "Unsupported character set",
                     $"The request body's charset '{Problems.Clip(type.Charset.Value!)}' is not one the service reads; send UTF-8 (or leave the charset out)."));
-                return;
-            }
-            await next(context);
+            return next(context);
         });
         return app;
     }
