@@ -284,7 +284,7 @@ internal sealed class FusedReplay<T> where T : IFloatingPointIeee754<T>
     {
         readonly T[][] _laneValues = replay._lanes.Select(_ => new T[ChunkLength]).ToArray();
         readonly T[][] _laneAdjoints = replay._lanes.Select(_ => new T[ChunkLength]).ToArray();
-        readonly ManualResetEventSlim _done = new();
+        readonly DoneSignal _done = new();
         int _start, _end;
         Exception? _failure;
 

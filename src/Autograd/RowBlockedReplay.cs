@@ -240,7 +240,7 @@ internal sealed class RowBlockedReplay<T> where T : IFloatingPointIeee754<T>
         readonly RowBlockedReplay<T> _replay;
         readonly T[][] _values;
         readonly T[][] _adjoints;
-        readonly ManualResetEventSlim _done = new();
+        readonly DoneSignal _done = new();
         int _start, _end, _claimed;
         Exception? _failure;
 
