@@ -14,7 +14,8 @@ namespace Autograd.Api.Benchmarks;
 /// bench/http/run.sh sets it. No sockets and no client process, so this is the server's share of what wrk measures,
 /// plus TestServer's in-memory request and response (an upper bound on the server time, not a lower one).
 /// The cold request carries a formula the service has never seen (a fresh literal each time): parse, record, the
-/// first replay, interpreted, and a place in the formula cache (whose 256 entries are soon full, so evictions too).
+/// first replay, interpreted, and a look at the formula cache (once its 256 entries are full, a formula seen once is not
+/// admitted: it takes no place and evicts nothing).
 /// </summary>
 [MemoryDiagnoser]
 public class ServerTimeBenchmarks
