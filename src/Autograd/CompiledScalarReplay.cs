@@ -271,6 +271,7 @@ internal sealed class CompiledScalarReplay<T> where T : IFloatingPointIeee754<T>
 
         if (_nodes[Output].RequiresGrad)
         {
+            var untouched = elementAdjoints.Values.ToHashSet();
             Constant(T.One);
             il.Emit(OpCodes.Stloc, adjoints[Output]!);
             for (var s = _steps.Length - 1; s >= 0; s--)
@@ -281,10 +282,17 @@ internal sealed class CompiledScalarReplay<T> where T : IFloatingPointIeee754<T>
                 var g = adjoints[step.Id]!;
                 if (step.Op == Op.Index)
                 {
+                    // The interpreter adds g to the element's adjoint. The first time, that adjoint is +0, and 0 + g is g
+                    // to the bit: an adjoint is never -0 (it starts at +0, then 0 + a is not -0, and a sum is -0 only when
+                    // both terms are), and a NaN stays the same NaN. So the first time, the add is left out.
                     var element = elementAdjoints[(node.X, node.Index)];
-                    il.Emit(OpCodes.Ldloc, element);
-                    il.Emit(OpCodes.Ldloc, g);
-                    il.Emit(OpCodes.Call, AddRule);
+                    if (untouched.Remove(element)) il.Emit(OpCodes.Ldloc, g);
+                    else
+                    {
+                        il.Emit(OpCodes.Ldloc, element);
+                        il.Emit(OpCodes.Ldloc, g);
+                        il.Emit(OpCodes.Call, AddRule);
+                    }
                     il.Emit(OpCodes.Stloc, element);
                     continue;
                 }
