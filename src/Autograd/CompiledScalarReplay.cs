@@ -448,7 +448,7 @@ internal sealed class CompiledScalarReplay<T> where T : IFloatingPointIeee754<T>
     // The compiled methods reach an array's elements without bounds checks (their slots and indices are checked when
     // emitted) and, where the runtime lays arrays out as RawArray says (64-bit), without null checks either: the JIT
     // folds those into the first access of a field, but not into MemoryMarshal.GetArrayDataReference.
-    static readonly bool ArraysAreRaw = RawArraysWork();
+    internal static readonly bool ArraysAreRaw = RawArraysWork();
     static readonly MethodInfo ArrayAtSlot = Helper(ArraysAreRaw ? nameof(RawArrayAt) : nameof(ArrayAt));
     static readonly MethodInfo ElementOf = Helper(ArraysAreRaw ? nameof(RawElementAt) : nameof(ElementAt));
 
