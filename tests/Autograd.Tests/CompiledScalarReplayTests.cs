@@ -353,6 +353,21 @@ public class CompiledScalarReplayTests
         Assert.Equal(10.0, gradient[0]);
     }
 
+    [Theory]
+    [InlineData("0.2*x^2 + 0.2*y^2 - 5")]
+    [InlineData("exp(x) * sin(y) + x / y - 3")]
+    public void NumbersOfOtherTypesThanDoubleAndFloatComeFromAnArrayWithTheSameBits(string text)
+    {
+        // Half has no IL constant: its literals and exponents are read from an array of their own.
+        (string, double[], bool)[] inputs = [("x", [1.5], true), ("y", [0.75], true)];
+        var expected = Interpreted(Compile<Half>(text, inputs));
+        var formula = Compile<Half>(text, inputs);
+        AssertSameBits(expected, Compiled(formula), text);
+        var gradient = new Half[2];
+        var value = new FormulaObjective<Half>(formula).ValueAndGradient([(Half)1.5, (Half)0.75], gradient);
+        AssertSameBits(expected, (value, gradient), text);
+    }
+
     [Fact]
     public void TheCompiledMethodsSkipNullChecksOnSixtyFourBit()
     {
