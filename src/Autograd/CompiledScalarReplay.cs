@@ -95,7 +95,7 @@ internal sealed class CompiledScalarReplay<T> where T : IFloatingPointIeee754<T>
     /// <summary>A compilable replay of <paramref name="nodes"/> up to the last one, or null when the tape holds computed vectors or is too long.</summary>
     public static CompiledScalarReplay<T>? TryCreate(IReadOnlyList<TapeNode<T>> nodes, Tape<T>.Step[] steps)
     {
-        // Without a JIT (native AOT) expression trees are interpreted, which is slower than the tape's own interpreter.
+        // Without a JIT (native AOT) there is no emitted code to run; the tape's own interpreter serves.
         if (!RuntimeFeature.IsDynamicCodeCompiled) return null;
         if (nodes.Count == 0 || nodes[^1].Length != 1 || steps.Length > MaxSteps) return null;
         foreach (ref readonly var step in steps.AsSpan())
@@ -411,7 +411,7 @@ internal sealed class CompiledScalarReplay<T> where T : IFloatingPointIeee754<T>
     /// <summary>
     /// Everything the generated code depends on, node by node: op, operands, element index, exponent, whether it
     /// requires grad, and a literal's value. Copies of one formula (a pool holds up to 16 per formula) have the same
-    /// signature, and the method takes its arrays as an argument, so one compiled method serves them all.
+    /// signature, and each binds the method to its own arrays, so one compiled method serves them all.
     /// </summary>
     string Signature()
     {
