@@ -155,7 +155,18 @@ public sealed class Tape<T> where T : IFloatingPointIeee754<T>
     /// </summary>
     public void ForwardBackwardFused(int output)
     {
-        if (_steps is not null && _compiled is { } compiled && compiled.Output == output && compiled.TryReplay()) return;
+        if (CompiledReplay(output) is { } replay) replay();
+        else ForwardBackwardUncompiled(output);
+    }
+
+    /// <summary>Once the scalar replay of <paramref name="output"/> is compiled, the method (it returns the value); null before.</summary>
+    internal Func<T>? CompiledReplay(int output) =>
+        _steps is not null && _compiled is { } compiled && compiled.Output == output ? compiled.Replay : null;
+
+    // Apart, so that the compiled path above stays small enough to inline.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    void ForwardBackwardUncompiled(int output)
+    {
         _ = Steps;
         if (_fused is not null && _fused.Output == output)
         {
@@ -178,17 +189,13 @@ public sealed class Tape<T> where T : IFloatingPointIeee754<T>
     }
 
     /// <summary>
-    /// Once the scalar replay of <paramref name="output"/> is compiled: sets the parameters (the inputs that require
-    /// grad, in node order, flattened) to <paramref name="point"/>, replays as <see cref="ForwardBackwardFused"/> does
-    /// and writes their gradient to <paramref name="gradient"/>, with the copies inside the compiled method. False,
-    /// with nothing done, before that or when the parameters are too many for it.
+    /// Once the scalar replay of <paramref name="output"/> is compiled, the method that sets the parameters (the inputs that
+    /// require grad, in node order, flattened) to a point, replays as <see cref="ForwardBackwardFused"/> does and writes
+    /// their gradient, with the copies inside the compiled method. Null before that, when the parameters are too many
+    /// for it, or when they are more than <paramref name="length"/> elements (the point's and the gradient's).
     /// </summary>
-    internal bool TryReplayCompiledAt(int output, ReadOnlySpan<T> point, Span<T> gradient, out T value)
-    {
-        if (_steps is not null && _compiled is { } compiled && compiled.Output == output) return compiled.TryReplay(point, gradient, out value);
-        value = default!;
-        return false;
-    }
+    internal CompiledScalarReplay<T>.AtPoint? CompiledReplayAtPoint(int output, int length) =>
+        _steps is not null && _compiled is { } compiled && compiled.Output == output && compiled.PointLength <= length ? compiled.ReplayAtPoint : null;
 
     /// <summary>
     /// Runs the compact interpreter <see cref="ForwardBackwardFused"/> uses before the compiled replay is ready, without
@@ -242,7 +249,7 @@ public sealed class Tape<T> where T : IFloatingPointIeee754<T>
     }
 
     /// <summary>The compiled method the scalar replay runs, if any: copies of one formula share it.</summary>
-    internal Delegate? ScalarReplayMethod => _compiled?.CompiledMethod;
+    internal System.Reflection.MethodInfo? ScalarReplayMethod => _compiled?.CompiledMethod;
 
     /// <summary>Whether <see cref="ForwardBackwardFused"/> now runs a compiled method.</summary>
     internal bool IsScalarReplayCompiled => _compiled?.IsCompiled ?? false;

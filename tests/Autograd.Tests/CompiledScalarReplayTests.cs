@@ -253,16 +253,22 @@ public class CompiledScalarReplayTests
     }
 
     [Fact]
-    public void SgdTraceIsTheSameCompiledAndInterpreted()
+    public void SgdTraceIsTheSameCompiledAndInterpretedInBothPrecisions()
+    {
+        SgdTrace<double>();
+        SgdTrace<float>();
+    }
+
+    static void SgdTrace<T>() where T : IFloatingPointIeee754<T>
     {
         const string rosenbrock = "(a - x[1])^2 + b*(x[2] - x[1]^2)^2";
-        CompiledFormula<double> Rosenbrock() =>
-            Compile<double>(rosenbrock, ("x[]", [-1, 1], true), ("a", [1], false), ("b", [5], false));
+        CompiledFormula<T> Rosenbrock() =>
+            Compile<T>(rosenbrock, ("x[]", [-1, 1], true), ("a", [1], false), ("b", [5], false));
         // The interpreter: node-by-node sweeps, which never compile.
         var interpreted = Rosenbrock();
-        var expected = new List<double>();
-        double[] x = [-1, 1];
-        var sgd = new Sgd<double>(2, 0.01);
+        var expected = new List<T>();
+        T[] x = [-T.One, T.One];
+        var sgd = new Sgd<T>(2, 0.01);
         for (var k = 0; k < 1000; k++)
         {
             interpreted.SetInput(0, x);
@@ -272,11 +278,102 @@ public class CompiledScalarReplayTests
         // The optimisers' replay, compiled from the first iteration.
         var compiled = Rosenbrock();
         Assert.True(compiled.CompileScalarReplay());
-        var actual = new List<double>();
-        var outcome = Minimizer.Run(new FormulaObjective<double>(compiled), [-1.0, 1.0], new Sgd<double>(2, 0.01), new StoppingRules(1000),
-            (in IterationState<double> state) => actual.Add(state.Value));
+        Assert.NotNull(compiled.Tape.CompiledReplayAtPoint(compiled.Output, 2));
+        var actual = new List<T>();
+        var outcome = Minimizer.Run(new FormulaObjective<T>(compiled), [-T.One, T.One], new Sgd<T>(2, 0.01), new StoppingRules(1000),
+            (in IterationState<T> state) => actual.Add(state.Value));
         Assert.Equal(expected, actual);
         Assert.Equal(x, outcome.Parameters);
+    }
+
+    [Fact]
+    public void RandomScalarFormulasThroughTheObjectiveGiveTheSweepsBitsInBothPrecisions()
+    {
+        var fromPoint = 0;
+        Gen.Select(FormulaGenerator.Scalar, Gen.Double[-2, 2].Array[5]).Sample((generated, point) =>
+        {
+            var text = generated.Expr.Minimal();
+            if (ObjectiveMatchesTheSweeps<double>(text, point)) Interlocked.Increment(ref fromPoint);
+            ObjectiveMatchesTheSweeps<float>(text, point);
+        }, iter: 300, print: t => $"{t.Item1.Expr.Minimal()} at {Probe.Show(t.Item2)}");
+        Assert.True(fromPoint >= 20, $"only {fromPoint} of 300 generated formulas ran compiled from the point");
+    }
+
+    /// <summary>
+    /// The objective on a compiled formula (x, y, v[3] parameters, w data) against the node-by-node sweeps at the same
+    /// point: value, gradient, nothing written past it, and the tape left as the sweeps leave it. True when the
+    /// compiled method took the point itself.
+    /// </summary>
+    static bool ObjectiveMatchesTheSweeps<T>(string text, double[] point) where T : IFloatingPointIeee754<T>
+    {
+        CompiledFormula<T> Build()
+        {
+            var formula = CompiledFormula<T>.Compile(Formula.Parse(text),
+            [
+                InputSpec.Scalar("x", InputKind.Parameter), InputSpec.Scalar("y", InputKind.Parameter),
+                InputSpec.Vector("v", InputKind.Parameter, FormulaGenerator.VectorLength),
+                InputSpec.Vector("w", InputKind.Data, FormulaGenerator.VectorLength),
+            ]);
+            formula.SetInput(0, [T.One]);
+            formula.SetInput(1, [T.One]);
+            formula.SetInput(2, [T.One, T.One, T.One]);
+            formula.SetInput(3, new[] { 1.5, 0.25, -0.75 }.Select(T.CreateChecked).ToArray());
+            return formula;
+        }
+        var formula = Build();
+        if (!formula.CompileScalarReplay()) return false;
+        var objective = new FormulaObjective<T>(formula);
+        var at = point.Select(T.CreateChecked).ToArray();
+        var gradient = Enumerable.Repeat(T.NaN, at.Length + 1).ToArray();
+        var value = objective.ValueAndGradient(at, gradient);
+
+        var reference = Build();
+        reference.SetInput(0, at.AsSpan(0, 1));
+        reference.SetInput(1, at.AsSpan(1, 1));
+        reference.SetInput(2, at.AsSpan(2));
+        var expected = Interpreted(reference);
+        AssertSameBits(expected, (value, gradient[..^1]), text);
+        Assert.True(T.IsNaN(gradient[^1]), $"{text}: wrote past the gradient");
+        AssertSameBits(expected, (formula.Value, Gradient(formula)), text);
+        Assert.Equal(at, objective.CurrentParameters());
+        return formula.Tape.CompiledReplayAtPoint(formula.Output, at.Length) is not null;
+    }
+
+    [Fact]
+    public void RebindingAnInputSendsTheObjectiveBackToTheTapeInsteadOfTheOldArray()
+    {
+        var formula = Compile<double>("p * c", ("p", [2], true), ("c", [3], false));
+        Assert.True(formula.CompileScalarReplay());
+        var objective = new FormulaObjective<double>(formula);
+        var gradient = new double[1];
+        Assert.Equal(6.0, objective.ValueAndGradient([2.0], gradient));
+        Assert.Equal(3.0, gradient[0]);
+        formula.BindInput(1, [10.0]);
+        Assert.Equal(20.0, objective.ValueAndGradient([2.0], gradient));
+        Assert.Equal(10.0, gradient[0]);
+    }
+
+    [Theory]
+    [InlineData("0.2*x^2 + 0.2*y^2 - 5")]
+    [InlineData("exp(x) * sin(y) + x / y - 3")]
+    public void NumbersOfOtherTypesThanDoubleAndFloatComeFromAnArrayWithTheSameBits(string text)
+    {
+        // Half has no IL constant: its literals and exponents are read from an array of their own.
+        (string, double[], bool)[] inputs = [("x", [1.5], true), ("y", [0.75], true)];
+        var expected = Interpreted(Compile<Half>(text, inputs));
+        var formula = Compile<Half>(text, inputs);
+        AssertSameBits(expected, Compiled(formula), text);
+        var gradient = new Half[2];
+        var value = new FormulaObjective<Half>(formula).ValueAndGradient([(Half)1.5, (Half)0.75], gradient);
+        AssertSameBits(expected, (value, gradient), text);
+    }
+
+    [Fact]
+    public void TheCompiledMethodsSkipNullChecksOnSixtyFourBit()
+    {
+        // Where the runtime lays arrays out otherwise the methods fall back to MemoryMarshal (slower, as correct).
+        Assert.Equal(Environment.Is64BitProcess, CompiledScalarReplay<double>.ArraysAreRaw);
+        Assert.Equal(Environment.Is64BitProcess, CompiledScalarReplay<float>.ArraysAreRaw);
     }
 
     [Theory]

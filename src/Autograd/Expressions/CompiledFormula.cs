@@ -133,6 +133,7 @@ public sealed class CompiledFormula<T> : IRetainedBytes where T : IFloatingPoint
     /// </summary>
     public T EvaluateWithGradientFused()
     {
+        if (Tape.CompiledReplay(Output) is { } replay) return replay();
         Tape.ForwardBackwardFused(Output);
         return Value;
     }

@@ -1,4 +1,6 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Autograd.Expressions;
 
 namespace Autograd.Optimization;
@@ -25,10 +27,14 @@ public sealed class FormulaObjective<T> : IObjective<T>, IReplayHistory where T 
         // the parameters are exactly those inputs, in slot order (the recorder gives inputs their nodes in slot order).
         var parameterNodes = _parameterSlots.Select(formula.InputNode).ToArray();
         var gradInputs = formula.Tape.Nodes.Where(n => n.Op == Op.Input && n.RequiresGrad && !n.IsLiteral).Count();
-        _pointIsNodeOrder = gradInputs == parameterNodes.Length && parameterNodes.Zip(parameterNodes.Skip(1)).All(p => p.First < p.Second);
+        var pointIsNodeOrder = gradInputs == parameterNodes.Length && parameterNodes.Zip(parameterNodes.Skip(1)).All(p => p.First < p.Second);
+        _compiledAtPoint = pointIsNodeOrder ? formula.Tape : null;
+        _output = formula.Output;
     }
 
-    readonly bool _pointIsNodeOrder;
+    /// <summary>The tape, when its compiled replay may take the point as it is; null when the objective copies it.</summary>
+    readonly Tape<T>? _compiledAtPoint;
+    readonly int _output;
 
     public int Dimension => _formula.ParameterCount;
 
@@ -38,9 +44,15 @@ public sealed class FormulaObjective<T> : IObjective<T>, IReplayHistory where T 
         set => _formula.ReplayHistory = value;
     }
 
-    public T ValueAndGradient(ReadOnlySpan<T> x, Span<T> gradient)
+    public T ValueAndGradient(ReadOnlySpan<T> x, Span<T> gradient) =>
+        _compiledAtPoint?.CompiledReplayAtPoint(_output, Math.Min(x.Length, gradient.Length)) is { } replay
+            ? replay(ref MemoryMarshal.GetReference(x), ref MemoryMarshal.GetReference(gradient))
+            : ValueAndGradientByCopies(x, gradient);
+
+    // Apart from the compiled path above, so that the few nanoseconds of that path do not pay for this one's registers.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    T ValueAndGradientByCopies(ReadOnlySpan<T> x, Span<T> gradient)
     {
-        if (_pointIsNodeOrder && _formula.Tape.TryReplayCompiledAt(_formula.Output, x, gradient, out var compiled)) return compiled;
         SetParameters(x);
         var value = _formula.EvaluateWithGradientFused();
         var offset = 0;

@@ -8,11 +8,12 @@ public sealed class Sgd<T>(int dimension, double learningRate, double momentum =
 {
     readonly T _lr = Of(learningRate), _momentum = Of(momentum), _dampening = Of(dampening), _weightDecay = Of(weightDecay);
     readonly T[] _buffer = new T[dimension];
+    readonly bool _plain = Of(weightDecay) == T.Zero && Of(momentum) == T.Zero;
     bool _started;
 
     public override StepResult Step(Span<T> x, T value, ReadOnlySpan<T> gradient, IObjective<T> objective)
     {
-        if (_weightDecay == T.Zero && _momentum == T.Zero)
+        if (_plain)
         {
             // Plain sgd, the same arithmetic as below without the tests per element.
             gradient = gradient[..x.Length];
