@@ -15,9 +15,10 @@ namespace Autograd;
 /// <remarks>
 /// What makes it fast: two consecutive steps among +, -, * and ^2 where the second reads the first (<c>0.2*x^2</c>,
 /// <c>(x - c)^2</c>, <c>a*b + c</c>) are one instruction, the first's result and adjoint passed on in a register;
-/// an element read by a single <c>x[i]</c> is that node's slot, with no instruction at all; and an operand that takes
-/// no gradient (a literal, data) gets no adjoint work. The instructions are built on the first replay, not when the
-/// tape is prepared, so that a formula evaluated once (the node-by-node sweeps) never pays for them.
+/// an element read by a single <c>x[i]</c> is that node's slot, with no instruction at all; an operand that takes no
+/// gradient (a literal, data) gets no adjoint work; and no adjoint is cleared: the first contribution to each is
+/// written (as 0 + it, the sweeps' bits), the later ones added. The instructions are made on the first replay, not
+/// when the tape is prepared, so that a formula evaluated once (by the node-by-node sweeps) never pays for them.
 /// </remarks>
 internal sealed class ScalarInterpreter<T> where T : IFloatingPointIeee754<T>
 {
@@ -34,17 +35,21 @@ internal sealed class ScalarInterpreter<T> where T : IFloatingPointIeee754<T>
         SquareAdd, SquareSub, SquareMul, SquareSquare,
     }
 
+    /// <summary>What the backward sweep does with an operand's adjoint: nothing (it takes none), set it (the first contribution of the sweep) or add to it.</summary>
+    enum AdjointWrite : byte { None, Set, Add }
+
     /// <summary>
     /// One instruction. The (first) step computes slot <see cref="R"/> from slots <see cref="X"/> and <see cref="Y"/>
     /// (a one-operand op reads the zero slot as Y); of two steps, the second computes slot <see cref="S"/> from R and
-    /// slot <see cref="Z"/>, R its first operand when <see cref="FirstIsX"/>. GX, GY and GZ say whether those operands
-    /// take an adjoint.
+    /// slot <see cref="Z"/>, R its first operand when <see cref="FirstIsX"/>. GX, GY and GZ say what the backward sweep
+    /// writes to those operands' adjoints.
     /// </summary>
     struct Instruction
     {
         public Code Code;
         public Op Op;
-        public bool GX, GY, GZ, FirstIsX;
+        public AdjointWrite GX, GY, GZ;
+        public bool FirstIsX;
         public int X, Y, R, Z, S;
         public T C;
     }
@@ -52,20 +57,15 @@ internal sealed class ScalarInterpreter<T> where T : IFloatingPointIeee754<T>
     /// <summary>Copies an input value into its slot before the sweep (an element: Index of the array).</summary>
     readonly record struct Load(T[] Values, int Index, int Slot);
 
+    /// <param name="Slots">The values of every slot, then their adjoints (from <paramref name="SlotCount"/> on).</param>
+    /// <param name="Gradients">The adjoints written back after the sweep: <see cref="Load.Values"/> is the input's adjoint array.</param>
+    /// <param name="VectorAdjoints">Adjoints of vectors read by element, cleared before their read elements are written.</param>
+    sealed record Program(Instruction[] Forward, Instruction[] Backward, T[] Slots, int SlotCount, Load[] Loads, Load[] Gradients,
+        T[][] VectorAdjoints, int Output, T[] OutputValue, bool OutputRequiresGrad);
+
     readonly IReadOnlyList<TapeNode<T>> _nodes;
     readonly Tape<T>.Step[] _steps;
-    Instruction[] _forward = null!;
-    Instruction[] _backward = null!;
-    /// <summary>The values of every slot, then their adjoints (from <see cref="_slotCount"/> on).</summary>
-    T[] _slots = null!;
-    int _slotCount;
-    Load[] _loads = null!;
-    /// <summary>The adjoints written back after the sweep: <see cref="Load.Values"/> is the input's adjoint array.</summary>
-    Load[] _gradients = null!;
-    /// <summary>Adjoints of vectors read by element, cleared before their read elements are written.</summary>
-    T[][] _vectorAdjoints = null!;
-    T[] _outputValue = null!;
-    bool _outputRequiresGrad;
+    Program? _program;
 
     ScalarInterpreter(IReadOnlyList<TapeNode<T>> nodes, Tape<T>.Step[] steps)
     {
@@ -76,6 +76,9 @@ internal sealed class ScalarInterpreter<T> where T : IFloatingPointIeee754<T>
 
     /// <summary>The node whose value and gradient the replay computes: the tape's last.</summary>
     public int Output { get; }
+
+    /// <summary>How many instructions the forward sweep runs; 0 before the first <see cref="Run"/> (tests).</summary>
+    internal int ForwardInstructions => _program?.Forward.Length ?? 0;
 
     /// <summary>
     /// An interpreter for <paramref name="nodes"/> up to the last one, or null when a step computes or reads a whole vector.
@@ -97,60 +100,55 @@ internal sealed class ScalarInterpreter<T> where T : IFloatingPointIeee754<T>
     /// <summary>The forward and backward sweep: writes the output's value and the inputs' adjoints.</summary>
     public void Run()
     {
-        if (_forward is null) Build();
+        var program = _program ??= Build();
         // Every slot and element index was checked when the instructions were made: no bounds checks here.
-        ref var v = ref MemoryMarshal.GetArrayDataReference(_slots);
-        ref var g = ref Unsafe.Add(ref v, _slotCount);
-        foreach (ref readonly var load in _loads.AsSpan())
-        {
+        ref var v = ref MemoryMarshal.GetArrayDataReference(program.Slots);
+        foreach (ref readonly var load in program.Loads.AsSpan())
             Unsafe.Add(ref v, load.Slot) = Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(load.Values), load.Index);
-            Unsafe.Add(ref g, load.Slot) = T.Zero;
-        }
-        foreach (ref readonly var i in _forward.AsSpan()) Forward(ref v, ref g, in i);
-        _outputValue[0] = Unsafe.Add(ref v, Output);
-        if (_outputRequiresGrad)
+        ref var i = ref MemoryMarshal.GetArrayDataReference(program.Forward);
+        ref var end = ref Unsafe.Add(ref i, program.Forward.Length);
+        for (; Unsafe.IsAddressLessThan(ref i, ref end); i = ref Unsafe.Add(ref i, 1)) Forward(ref v, in i);
+        program.OutputValue[0] = Unsafe.Add(ref v, program.Output);
+        ref var g = ref Unsafe.Add(ref v, program.SlotCount);
+        if (program.OutputRequiresGrad)
         {
-            Unsafe.Add(ref g, Output) = T.One;
-            foreach (ref readonly var i in _backward.AsSpan()) Backward(ref v, ref g, in i);
+            Unsafe.Add(ref g, program.Output) = T.One;
+            i = ref MemoryMarshal.GetArrayDataReference(program.Backward);
+            end = ref Unsafe.Add(ref i, program.Backward.Length);
+            for (; Unsafe.IsAddressLessThan(ref i, ref end); i = ref Unsafe.Add(ref i, 1)) Backward(ref v, ref g, in i);
         }
-        foreach (var adjoint in _vectorAdjoints) adjoint.AsSpan().Clear();
-        foreach (ref readonly var gradient in _gradients.AsSpan())
+        foreach (var adjoint in program.VectorAdjoints) adjoint.AsSpan().Clear();
+        foreach (ref readonly var gradient in program.Gradients.AsSpan())
             Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(gradient.Values), gradient.Index) = Unsafe.Add(ref g, gradient.Slot);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void Forward(ref T v, ref T g, in Instruction i)
+    static void Forward(ref T v, in Instruction i)
     {
         switch (i.Code)
         {
-            case Code.Add: Forward<AddStep>(ref v, ref g, in i); break;
-            case Code.Sub: Forward<SubStep>(ref v, ref g, in i); break;
-            case Code.Mul: Forward<MulStep>(ref v, ref g, in i); break;
-            case Code.Square: Forward<SquareStep>(ref v, ref g, in i); break;
-            case Code.Copy:
-                Unsafe.Add(ref v, i.R) = Unsafe.Add(ref v, i.X);
-                Unsafe.Add(ref g, i.R) = T.Zero;
-                break;
-            case Code.Other:
-                Unsafe.Add(ref v, i.R) = Value(i.Op, Unsafe.Add(ref v, i.X), Unsafe.Add(ref v, i.Y), i.C);
-                Unsafe.Add(ref g, i.R) = T.Zero;
-                break;
-            case Code.AddAdd: Forward<AddStep, AddStep>(ref v, ref g, in i); break;
-            case Code.AddSub: Forward<AddStep, SubStep>(ref v, ref g, in i); break;
-            case Code.AddMul: Forward<AddStep, MulStep>(ref v, ref g, in i); break;
-            case Code.AddSquare: Forward<AddStep, SquareStep>(ref v, ref g, in i); break;
-            case Code.SubAdd: Forward<SubStep, AddStep>(ref v, ref g, in i); break;
-            case Code.SubSub: Forward<SubStep, SubStep>(ref v, ref g, in i); break;
-            case Code.SubMul: Forward<SubStep, MulStep>(ref v, ref g, in i); break;
-            case Code.SubSquare: Forward<SubStep, SquareStep>(ref v, ref g, in i); break;
-            case Code.MulAdd: Forward<MulStep, AddStep>(ref v, ref g, in i); break;
-            case Code.MulSub: Forward<MulStep, SubStep>(ref v, ref g, in i); break;
-            case Code.MulMul: Forward<MulStep, MulStep>(ref v, ref g, in i); break;
-            case Code.MulSquare: Forward<MulStep, SquareStep>(ref v, ref g, in i); break;
-            case Code.SquareAdd: Forward<SquareStep, AddStep>(ref v, ref g, in i); break;
-            case Code.SquareSub: Forward<SquareStep, SubStep>(ref v, ref g, in i); break;
-            case Code.SquareMul: Forward<SquareStep, MulStep>(ref v, ref g, in i); break;
-            case Code.SquareSquare: Forward<SquareStep, SquareStep>(ref v, ref g, in i); break;
+            case Code.Add: Forward<AddStep>(ref v, in i); break;
+            case Code.Sub: Forward<SubStep>(ref v, in i); break;
+            case Code.Mul: Forward<MulStep>(ref v, in i); break;
+            case Code.Square: Forward<SquareStep>(ref v, in i); break;
+            case Code.Copy: Unsafe.Add(ref v, i.R) = Unsafe.Add(ref v, i.X); break;
+            case Code.Other: ForwardOther(ref v, in i); break;
+            case Code.AddAdd: Forward<AddStep, AddStep>(ref v, in i); break;
+            case Code.AddSub: Forward<AddStep, SubStep>(ref v, in i); break;
+            case Code.AddMul: Forward<AddStep, MulStep>(ref v, in i); break;
+            case Code.AddSquare: Forward<AddStep, SquareStep>(ref v, in i); break;
+            case Code.SubAdd: Forward<SubStep, AddStep>(ref v, in i); break;
+            case Code.SubSub: Forward<SubStep, SubStep>(ref v, in i); break;
+            case Code.SubMul: Forward<SubStep, MulStep>(ref v, in i); break;
+            case Code.SubSquare: Forward<SubStep, SquareStep>(ref v, in i); break;
+            case Code.MulAdd: Forward<MulStep, AddStep>(ref v, in i); break;
+            case Code.MulSub: Forward<MulStep, SubStep>(ref v, in i); break;
+            case Code.MulMul: Forward<MulStep, MulStep>(ref v, in i); break;
+            case Code.MulSquare: Forward<MulStep, SquareStep>(ref v, in i); break;
+            case Code.SquareAdd: Forward<SquareStep, AddStep>(ref v, in i); break;
+            case Code.SquareSub: Forward<SquareStep, SubStep>(ref v, in i); break;
+            case Code.SquareMul: Forward<SquareStep, MulStep>(ref v, in i); break;
+            case Code.SquareSquare: Forward<SquareStep, SquareStep>(ref v, in i); break;
         }
     }
 
@@ -163,12 +161,8 @@ internal sealed class ScalarInterpreter<T> where T : IFloatingPointIeee754<T>
             case Code.Sub: Backward<SubStep>(ref v, ref g, in i, Unsafe.Add(ref g, i.R)); break;
             case Code.Mul: Backward<MulStep>(ref v, ref g, in i, Unsafe.Add(ref g, i.R)); break;
             case Code.Square: Backward<SquareStep>(ref v, ref g, in i, Unsafe.Add(ref g, i.R)); break;
-            case Code.Copy:
-                if (i.GX) Unsafe.Add(ref g, i.X) += Unsafe.Add(ref g, i.R);
-                break;
-            case Code.Other:
-                BackwardOther(ref v, ref g, in i);
-                break;
+            case Code.Copy: Write(ref Unsafe.Add(ref g, i.X), i.GX, Unsafe.Add(ref g, i.R)); break;
+            case Code.Other: BackwardOther(ref v, ref g, in i); break;
             case Code.AddAdd: Backward<AddStep, AddStep>(ref v, ref g, in i); break;
             case Code.AddSub: Backward<AddStep, SubStep>(ref v, ref g, in i); break;
             case Code.AddMul: Backward<AddStep, MulStep>(ref v, ref g, in i); break;
@@ -188,71 +182,100 @@ internal sealed class ScalarInterpreter<T> where T : IFloatingPointIeee754<T>
         }
     }
 
+    /// <summary>
+    /// Adds <paramref name="contribution"/> to an adjoint, or sets it to 0 + the contribution when it is the sweep's
+    /// first: the bits of adding it to a cleared adjoint (-0 becomes +0), without clearing it first.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Write(ref T adjoint, AdjointWrite write, T contribution)
+    {
+        if (write == AdjointWrite.Add) adjoint += contribution;
+        else if (write == AdjointWrite.Set) adjoint = T.Zero + contribution;
+    }
+
     // ----- One step, and two steps whose first result is an operand of the second -----
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static T Forward<TFirst>(ref T v, ref T g, in Instruction i) where TFirst : IStep
+    static T Forward<TFirst>(ref T v, in Instruction i) where TFirst : IStep
     {
-        var r = TFirst.Value(Unsafe.Add(ref v, i.X), Unsafe.Add(ref v, i.Y));
+        var r = TFirst.Value(Unsafe.Add(ref v, i.X), TFirst.Unary ? T.Zero : Unsafe.Add(ref v, i.Y));
         Unsafe.Add(ref v, i.R) = r;
-        Unsafe.Add(ref g, i.R) = T.Zero;
         return r;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void Forward<TFirst, TSecond>(ref T v, ref T g, in Instruction i) where TFirst : IStep where TSecond : IStep
+    static void Forward<TFirst, TSecond>(ref T v, in Instruction i) where TFirst : IStep where TSecond : IStep
     {
-        var r = Forward<TFirst>(ref v, ref g, in i);
-        var z = Unsafe.Add(ref v, i.Z);
+        var r = Forward<TFirst>(ref v, in i);
+        var z = TSecond.Unary ? T.Zero : Unsafe.Add(ref v, i.Z);
         Unsafe.Add(ref v, i.S) = i.FirstIsX ? TSecond.Value(r, z) : TSecond.Value(z, r);
-        Unsafe.Add(ref g, i.S) = T.Zero;
     }
 
     /// <summary>The first step's backward, given its result's adjoint <paramref name="gr"/>; the sweeps' order: X, then Y.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static void Backward<TFirst>(ref T v, ref T g, in Instruction i, T gr) where TFirst : IStep
     {
-        T x = Unsafe.Add(ref v, i.X), y = Unsafe.Add(ref v, i.Y), r = Unsafe.Add(ref v, i.R);
-        if (i.GX) Unsafe.Add(ref g, i.X) += gr * TFirst.DX(x, y, r);
-        if (i.GY) Unsafe.Add(ref g, i.Y) += gr * TFirst.DY(x, y, r);
+        T x = T.Zero, y = T.Zero, r = T.Zero;
+        if (!TFirst.ConstantSlopes)
+        {
+            x = Unsafe.Add(ref v, i.X);
+            y = TFirst.Unary ? T.Zero : Unsafe.Add(ref v, i.Y);
+            r = Unsafe.Add(ref v, i.R);
+        }
+        if (i.GX != AdjointWrite.None) Write(ref Unsafe.Add(ref g, i.X), i.GX, gr * TFirst.DX(x, y, r));
+        if (!TFirst.Unary && i.GY != AdjointWrite.None) Write(ref Unsafe.Add(ref g, i.Y), i.GY, gr * TFirst.DY(x, y, r));
     }
 
     /// <summary>
     /// The second step's backward, then the first's with the adjoint it leaves for the first result, kept in a register:
-    /// nothing between the two steps touches that adjoint (the pair's Z is never R).
+    /// only the second step writes that adjoint after the steps that read the result later (the pair's Z is never R),
+    /// and until one of them does, it holds its initial zero.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static void Backward<TFirst, TSecond>(ref T v, ref T g, in Instruction i) where TFirst : IStep where TSecond : IStep
     {
-        T gs = Unsafe.Add(ref g, i.S), r = Unsafe.Add(ref v, i.R), z = Unsafe.Add(ref v, i.Z), s = Unsafe.Add(ref v, i.S);
-        T gr;
+        T gs = Unsafe.Add(ref g, i.S), r = T.Zero, z = T.Zero, s = T.Zero, gr;
+        if (!TSecond.ConstantSlopes)
+        {
+            r = Unsafe.Add(ref v, i.R);
+            z = TSecond.Unary ? T.Zero : Unsafe.Add(ref v, i.Z);
+            s = Unsafe.Add(ref v, i.S);
+        }
         if (i.FirstIsX)
         {
             gr = Unsafe.Add(ref g, i.R) + gs * TSecond.DX(r, z, s);
-            if (i.GZ) Unsafe.Add(ref g, i.Z) += gs * TSecond.DY(r, z, s);
+            if (!TSecond.Unary && i.GZ != AdjointWrite.None) Write(ref Unsafe.Add(ref g, i.Z), i.GZ, gs * TSecond.DY(r, z, s));
         }
         else
         {
-            if (i.GZ) Unsafe.Add(ref g, i.Z) += gs * TSecond.DX(z, r, s);
+            if (i.GZ != AdjointWrite.None) Write(ref Unsafe.Add(ref g, i.Z), i.GZ, gs * TSecond.DX(z, r, s));
             gr = Unsafe.Add(ref g, i.R) + gs * TSecond.DY(z, r, s);
         }
         Backward<TFirst>(ref v, ref g, in i, gr);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
+    static void ForwardOther(ref T v, in Instruction i) =>
+        Unsafe.Add(ref v, i.R) = ScalarKernels<T>.Forward(i.Op, Unsafe.Add(ref v, i.X), Unsafe.Add(ref v, i.Y), i.C);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
     static void BackwardOther(ref T v, ref T g, in Instruction i)
     {
         T gr = Unsafe.Add(ref g, i.R), x = Unsafe.Add(ref v, i.X), y = Unsafe.Add(ref v, i.Y), r = Unsafe.Add(ref v, i.R);
-        if (i.GX) Unsafe.Add(ref g, i.X) += gr * ScalarKernels<T>.DX(i.Op, x, y, r, i.C);
-        if (i.GY) Unsafe.Add(ref g, i.Y) += gr * ScalarKernels<T>.DY(i.Op, x, y, r);
+        if (i.GX != AdjointWrite.None) Write(ref Unsafe.Add(ref g, i.X), i.GX, gr * ScalarKernels<T>.DX(i.Op, x, y, r, i.C));
+        if (i.GY != AdjointWrite.None) Write(ref Unsafe.Add(ref g, i.Y), i.GY, gr * ScalarKernels<T>.DY(i.Op, x, y, r));
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    static T Value(Op op, T x, T y, T c) => ScalarKernels<T>.Forward(op, x, y, c);
-
-    /// <summary>The rules of the ops that pair, as the sweeps call them (Square's constant is unused).</summary>
+    /// <summary>
+    /// The rules of the ops that pair, as the sweeps call them (Square's constant is unused). An operand nothing reads
+    /// is not loaded: through a reference, the JIT would load it anyway.
+    /// </summary>
     interface IStep
     {
+        /// <summary>One operand: Y is neither read nor given an adjoint.</summary>
+        static abstract bool Unary { get; }
+        /// <summary>The slopes do not depend on the operands (+, -): the rule's, computed once.</summary>
+        static abstract bool ConstantSlopes { get; }
         static abstract T Value(T x, T y);
         static abstract T DX(T x, T y, T r);
         static abstract T DY(T x, T y, T r);
@@ -260,35 +283,52 @@ internal sealed class ScalarInterpreter<T> where T : IFloatingPointIeee754<T>
 
     readonly struct AddStep : IStep
     {
+        static readonly T SlopeX = AddRule.DX(T.Zero, T.Zero, T.Zero), SlopeY = AddRule.DY(T.Zero, T.Zero, T.Zero);
+        public static bool Unary => false;
+        public static bool ConstantSlopes => true;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static T Value(T x, T y) => AddRule.Value(x, y);
-        public static T DX(T x, T y, T r) => AddRule.DX(x, y, r);
-        public static T DY(T x, T y, T r) => AddRule.DY(x, y, r);
+        public static T DX(T x, T y, T r) => SlopeX;
+        public static T DY(T x, T y, T r) => SlopeY;
     }
 
     readonly struct SubStep : IStep
     {
+        static readonly T SlopeX = SubRule.DX(T.Zero, T.Zero, T.Zero), SlopeY = SubRule.DY(T.Zero, T.Zero, T.Zero);
+        public static bool Unary => false;
+        public static bool ConstantSlopes => true;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static T Value(T x, T y) => SubRule.Value(x, y);
-        public static T DX(T x, T y, T r) => SubRule.DX(x, y, r);
-        public static T DY(T x, T y, T r) => SubRule.DY(x, y, r);
+        public static T DX(T x, T y, T r) => SlopeX;
+        public static T DY(T x, T y, T r) => SlopeY;
     }
 
     readonly struct MulStep : IStep
     {
+        public static bool Unary => false;
+        public static bool ConstantSlopes => false;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static T Value(T x, T y) => MulRule.Value(x, y);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static T DX(T x, T y, T r) => MulRule.DX(x, y, r);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static T DY(T x, T y, T r) => MulRule.DY(x, y, r);
     }
 
     readonly struct SquareStep : IStep
     {
+        public static bool Unary => true;
+        public static bool ConstantSlopes => false;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static T Value(T x, T y) => SquareRule.Value(x, T.Zero);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static T DX(T x, T y, T r) => SquareRule.Slope(x, r, T.Zero);
         public static T DY(T x, T y, T r) => T.Zero;
     }
 
     // ----- Making the instructions -----
 
-    void Build()
+    Program Build()
     {
         var nodes = _nodes;
         var steps = _steps;
@@ -352,7 +392,7 @@ internal sealed class ScalarInterpreter<T> where T : IFloatingPointIeee754<T>
             {
                 var source = SourceOf(node);
                 if (slotOf[step.Id] == source) continue;
-                forward.Add(new Instruction { Code = Code.Copy, X = source, Y = zero, R = step.Id, GX = nodes[node.X].RequiresGrad });
+                forward.Add(new Instruction { Code = Code.Copy, X = source, Y = zero, R = step.Id, GX = Takes(nodes[node.X].RequiresGrad) });
                 requiresGrad.Add(step.RequiresGrad);
                 continue;
             }
@@ -365,8 +405,8 @@ internal sealed class ScalarInterpreter<T> where T : IFloatingPointIeee754<T>
                 X = slotOf[node.X],
                 Y = y is null ? zero : slotOf[node.Y],
                 R = step.Id,
-                GX = nodes[node.X].RequiresGrad,
-                GY = y?.RequiresGrad ?? false,
+                GX = Takes(nodes[node.X].RequiresGrad),
+                GY = Takes(y?.RequiresGrad ?? false),
             };
             if (forward.Count > 0 && TryPair(forward[^1], requiresGrad[^1], single, step.RequiresGrad) is { } pair) forward[^1] = pair;
             else
@@ -377,17 +417,28 @@ internal sealed class ScalarInterpreter<T> where T : IFloatingPointIeee754<T>
         }
         var backward = new List<Instruction>();
         for (var s = forward.Count - 1; s >= 0; s--) if (requiresGrad[s]) backward.Add(forward[s]);
+        // The sweep's first write to each adjoint sets it, the later ones add. An adjoint never written keeps its zero.
+        var written = new bool[slotCount];
+        written[Output] = true;
+        AdjointWrite FirstSets(AdjointWrite write, int slot)
+        {
+            if (write == AdjointWrite.None || written[slot]) return write;
+            written[slot] = true;
+            return AdjointWrite.Set;
+        }
+        foreach (ref var instruction in CollectionsMarshal.AsSpan(backward))
+        {
+            // In the order Backward writes them.
+            if (instruction.Code >= Code.AddAdd) instruction.GZ = FirstSets(instruction.GZ, instruction.Z);
+            instruction.GX = FirstSets(instruction.GX, instruction.X);
+            instruction.GY = FirstSets(instruction.GY, instruction.Y);
+        }
 
-        _slotCount = slotCount;
-        _slots = slots;
-        _loads = [.. loads];
-        _gradients = [.. gradients];
-        _vectorAdjoints = [.. vectorAdjoints];
-        _outputValue = nodes[Output].Value;
-        _outputRequiresGrad = nodes[Output].RequiresGrad;
-        _backward = [.. backward];
-        _forward = [.. forward];
+        return new Program([.. forward], [.. backward], slots, slotCount, [.. loads], [.. gradients], [.. vectorAdjoints],
+            Output, nodes[Output].Value, nodes[Output].RequiresGrad);
     }
+
+    static AdjointWrite Takes(bool requiresGrad) => requiresGrad ? AdjointWrite.Add : AdjointWrite.None;
 
     static Code? Pairable(Op op) => op switch
     {
@@ -413,7 +464,7 @@ internal sealed class ScalarInterpreter<T> where T : IFloatingPointIeee754<T>
         pair.Code = (Code)((int)Code.AddAdd + 4 * (int)first.Code + (int)second.Code);
         pair.FirstIsX = readsAsX;
         pair.Z = readsAsX ? second.Y : second.X;
-        pair.GZ = !unary && (readsAsX ? second.GY : second.GX);
+        pair.GZ = unary ? AdjointWrite.None : readsAsX ? second.GY : second.GX;
         pair.S = second.R;
         return pair;
     }
