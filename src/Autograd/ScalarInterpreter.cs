@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -107,12 +108,13 @@ internal sealed class ScalarInterpreter<T> where T : IFloatingPointIeee754<T>
             Unsafe.Add(ref v, load.Slot) = Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(load.Values), load.Index);
         ref var i = ref MemoryMarshal.GetArrayDataReference(program.Forward);
         ref var end = ref Unsafe.Add(ref i, program.Forward.Length);
-        for (; Unsafe.IsAddressLessThan(ref i, ref end); i = ref Unsafe.Add(ref i, 1)) Forward(ref v, in i);
-        program.OutputValue[0] = Unsafe.Add(ref v, program.Output);
+        // The last instruction computes the output: its value is taken from the register, not from its slot.
+        var value = T.Zero;
+        for (; Unsafe.IsAddressLessThan(ref i, ref end); i = ref Unsafe.Add(ref i, 1)) value = Forward(ref v, in i);
+        program.OutputValue[0] = value;
         ref var g = ref Unsafe.Add(ref v, program.SlotCount);
         if (program.OutputRequiresGrad)
         {
-            Unsafe.Add(ref g, program.Output) = T.One;
             i = ref MemoryMarshal.GetArrayDataReference(program.Backward);
             end = ref Unsafe.Add(ref i, program.Backward.Length);
             for (; Unsafe.IsAddressLessThan(ref i, ref end); i = ref Unsafe.Add(ref i, 1)) Backward(ref v, ref g, in i);
@@ -123,32 +125,33 @@ internal sealed class ScalarInterpreter<T> where T : IFloatingPointIeee754<T>
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void Forward(ref T v, in Instruction i)
+    static T Forward(ref T v, in Instruction i)
     {
         switch (i.Code)
         {
-            case Code.Add: Forward<AddStep>(ref v, in i); break;
-            case Code.Sub: Forward<SubStep>(ref v, in i); break;
-            case Code.Mul: Forward<MulStep>(ref v, in i); break;
-            case Code.Square: Forward<SquareStep>(ref v, in i); break;
-            case Code.Copy: Unsafe.Add(ref v, i.R) = Unsafe.Add(ref v, i.X); break;
-            case Code.Other: ForwardOther(ref v, in i); break;
-            case Code.AddAdd: Forward<AddStep, AddStep>(ref v, in i); break;
-            case Code.AddSub: Forward<AddStep, SubStep>(ref v, in i); break;
-            case Code.AddMul: Forward<AddStep, MulStep>(ref v, in i); break;
-            case Code.AddSquare: Forward<AddStep, SquareStep>(ref v, in i); break;
-            case Code.SubAdd: Forward<SubStep, AddStep>(ref v, in i); break;
-            case Code.SubSub: Forward<SubStep, SubStep>(ref v, in i); break;
-            case Code.SubMul: Forward<SubStep, MulStep>(ref v, in i); break;
-            case Code.SubSquare: Forward<SubStep, SquareStep>(ref v, in i); break;
-            case Code.MulAdd: Forward<MulStep, AddStep>(ref v, in i); break;
-            case Code.MulSub: Forward<MulStep, SubStep>(ref v, in i); break;
-            case Code.MulMul: Forward<MulStep, MulStep>(ref v, in i); break;
-            case Code.MulSquare: Forward<MulStep, SquareStep>(ref v, in i); break;
-            case Code.SquareAdd: Forward<SquareStep, AddStep>(ref v, in i); break;
-            case Code.SquareSub: Forward<SquareStep, SubStep>(ref v, in i); break;
-            case Code.SquareMul: Forward<SquareStep, MulStep>(ref v, in i); break;
-            case Code.SquareSquare: Forward<SquareStep, SquareStep>(ref v, in i); break;
+            case Code.Add: return Forward<AddStep>(ref v, in i);
+            case Code.Sub: return Forward<SubStep>(ref v, in i);
+            case Code.Mul: return Forward<MulStep>(ref v, in i);
+            case Code.Square: return Forward<SquareStep>(ref v, in i);
+            case Code.Copy: return Unsafe.Add(ref v, i.R) = Unsafe.Add(ref v, i.X);
+            case Code.Other: return ForwardOther(ref v, in i);
+            case Code.AddAdd: return Forward<AddStep, AddStep>(ref v, in i);
+            case Code.AddSub: return Forward<AddStep, SubStep>(ref v, in i);
+            case Code.AddMul: return Forward<AddStep, MulStep>(ref v, in i);
+            case Code.AddSquare: return Forward<AddStep, SquareStep>(ref v, in i);
+            case Code.SubAdd: return Forward<SubStep, AddStep>(ref v, in i);
+            case Code.SubSub: return Forward<SubStep, SubStep>(ref v, in i);
+            case Code.SubMul: return Forward<SubStep, MulStep>(ref v, in i);
+            case Code.SubSquare: return Forward<SubStep, SquareStep>(ref v, in i);
+            case Code.MulAdd: return Forward<MulStep, AddStep>(ref v, in i);
+            case Code.MulSub: return Forward<MulStep, SubStep>(ref v, in i);
+            case Code.MulMul: return Forward<MulStep, MulStep>(ref v, in i);
+            case Code.MulSquare: return Forward<MulStep, SquareStep>(ref v, in i);
+            case Code.SquareAdd: return Forward<SquareStep, AddStep>(ref v, in i);
+            case Code.SquareSub: return Forward<SquareStep, SubStep>(ref v, in i);
+            case Code.SquareMul: return Forward<SquareStep, MulStep>(ref v, in i);
+            case Code.SquareSquare: return Forward<SquareStep, SquareStep>(ref v, in i);
+            default: throw new UnreachableException();
         }
     }
 
@@ -204,11 +207,11 @@ internal sealed class ScalarInterpreter<T> where T : IFloatingPointIeee754<T>
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void Forward<TFirst, TSecond>(ref T v, in Instruction i) where TFirst : IStep where TSecond : IStep
+    static T Forward<TFirst, TSecond>(ref T v, in Instruction i) where TFirst : IStep where TSecond : IStep
     {
         var r = Forward<TFirst>(ref v, in i);
         var z = TSecond.Unary ? T.Zero : Unsafe.Add(ref v, i.Z);
-        Unsafe.Add(ref v, i.S) = i.FirstIsX ? TSecond.Value(r, z) : TSecond.Value(z, r);
+        return Unsafe.Add(ref v, i.S) = i.FirstIsX ? TSecond.Value(r, z) : TSecond.Value(z, r);
     }
 
     /// <summary>The first step's backward, given its result's adjoint <paramref name="gr"/>; the sweeps' order: X, then Y.</summary>
@@ -220,7 +223,7 @@ internal sealed class ScalarInterpreter<T> where T : IFloatingPointIeee754<T>
         {
             x = Unsafe.Add(ref v, i.X);
             y = TFirst.Unary ? T.Zero : Unsafe.Add(ref v, i.Y);
-            r = Unsafe.Add(ref v, i.R);
+            r = TFirst.SlopesReadResult ? Unsafe.Add(ref v, i.R) : T.Zero;
         }
         if (i.GX != AdjointWrite.None) Write(ref Unsafe.Add(ref g, i.X), i.GX, gr * TFirst.DX(x, y, r));
         if (!TFirst.Unary && i.GY != AdjointWrite.None) Write(ref Unsafe.Add(ref g, i.Y), i.GY, gr * TFirst.DY(x, y, r));
@@ -239,7 +242,7 @@ internal sealed class ScalarInterpreter<T> where T : IFloatingPointIeee754<T>
         {
             r = Unsafe.Add(ref v, i.R);
             z = TSecond.Unary ? T.Zero : Unsafe.Add(ref v, i.Z);
-            s = Unsafe.Add(ref v, i.S);
+            s = TSecond.SlopesReadResult ? Unsafe.Add(ref v, i.S) : T.Zero;
         }
         if (i.FirstIsX)
         {
@@ -255,7 +258,7 @@ internal sealed class ScalarInterpreter<T> where T : IFloatingPointIeee754<T>
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    static void ForwardOther(ref T v, in Instruction i) =>
+    static T ForwardOther(ref T v, in Instruction i) =>
         Unsafe.Add(ref v, i.R) = ScalarKernels<T>.Forward(i.Op, Unsafe.Add(ref v, i.X), Unsafe.Add(ref v, i.Y), i.C);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -276,6 +279,8 @@ internal sealed class ScalarInterpreter<T> where T : IFloatingPointIeee754<T>
         static abstract bool Unary { get; }
         /// <summary>The slopes do not depend on the operands (+, -): the rule's, computed once.</summary>
         static abstract bool ConstantSlopes { get; }
+        /// <summary>Whether the slopes read the result r; when not, they get a zero.</summary>
+        static abstract bool SlopesReadResult { get; }
         static abstract T Value(T x, T y);
         static abstract T DX(T x, T y, T r);
         static abstract T DY(T x, T y, T r);
@@ -286,6 +291,7 @@ internal sealed class ScalarInterpreter<T> where T : IFloatingPointIeee754<T>
         static readonly T SlopeX = AddRule.DX(T.Zero, T.Zero, T.Zero), SlopeY = AddRule.DY(T.Zero, T.Zero, T.Zero);
         public static bool Unary => false;
         public static bool ConstantSlopes => true;
+        public static bool SlopesReadResult => false;
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static T Value(T x, T y) => AddRule.Value(x, y);
         public static T DX(T x, T y, T r) => SlopeX;
@@ -297,6 +303,7 @@ internal sealed class ScalarInterpreter<T> where T : IFloatingPointIeee754<T>
         static readonly T SlopeX = SubRule.DX(T.Zero, T.Zero, T.Zero), SlopeY = SubRule.DY(T.Zero, T.Zero, T.Zero);
         public static bool Unary => false;
         public static bool ConstantSlopes => true;
+        public static bool SlopesReadResult => false;
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static T Value(T x, T y) => SubRule.Value(x, y);
         public static T DX(T x, T y, T r) => SlopeX;
@@ -307,6 +314,7 @@ internal sealed class ScalarInterpreter<T> where T : IFloatingPointIeee754<T>
     {
         public static bool Unary => false;
         public static bool ConstantSlopes => false;
+        public static bool SlopesReadResult => false;
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static T Value(T x, T y) => MulRule.Value(x, y);
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -319,6 +327,7 @@ internal sealed class ScalarInterpreter<T> where T : IFloatingPointIeee754<T>
     {
         public static bool Unary => true;
         public static bool ConstantSlopes => false;
+        public static bool SlopesReadResult => false;
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static T Value(T x, T y) => SquareRule.Value(x, T.Zero);
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -361,6 +370,8 @@ internal sealed class ScalarInterpreter<T> where T : IFloatingPointIeee754<T>
             if (step.Op == Op.Index && step.Id != Output && readers[SourceOf(step.Node)] == 1) slotOf[step.Id] = SourceOf(step.Node);
 
         var slots = new T[2 * slotCount];
+        // The output's adjoint, which no step writes.
+        slots[slotCount + Output] = T.One;
         var loads = new List<Load>();
         var gradients = new List<Load>();
         var vectorAdjoints = new List<T[]>();
