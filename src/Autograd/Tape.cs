@@ -269,6 +269,16 @@ public sealed class Tape<T> where T : IFloatingPointIeee754<T>
     CompiledScalarReplay<T>? _compiled;
     ScalarInterpreter<T>? _interpreter;
 
+    /// <summary>The interpreter <see cref="ForwardBackwardFused"/> runs until the scalar replay is compiled, if any (tests).</summary>
+    internal ScalarInterpreter<T>? Interpreter
+    {
+        get
+        {
+            _ = Steps;
+            return _interpreter;
+        }
+    }
+
     internal void RunForward(ReadOnlySpan<Step> steps)
     {
         foreach (ref readonly var step in steps)

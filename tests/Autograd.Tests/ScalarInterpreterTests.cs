@@ -62,6 +62,82 @@ public class ScalarInterpreterTests
         AssertInterpreterGivesTheSweepsBits(() => Compile<float>(text, ("x", [1.3], true), ("y", [0.7], true)), text);
     }
 
+    /// <summary>
+    /// Two steps among +, -, * and ^2, the second reading the first's result on either side, run as one instruction:
+    /// every such pair with operands that take a gradient or not (parameters, literals, constants, vector elements,
+    /// data), and the same node on both sides, at a point and at signed zeros.
+    /// </summary>
+    [Fact]
+    public void PairedStepsInterpretAsTheSweepsInBothPrecisions()
+    {
+        string[] firsts = ["{0} + {1}", "{0} - {1}", "{0} * {1}", "{0}^2"];
+        string[] seconds = ["({0}) + {1}", "{1} + ({0})", "({0}) - {1}", "{1} - ({0})", "({0}) * {1}", "{1} * ({0})", "({0})^2"];
+        string[] pairs =
+        [
+            .. from first in firsts
+               from a in new[] { "x", "v[1]" }
+               from b in first.Contains("{1}") ? new[] { "y", "0.2", "x", "w[2]" } : [""]
+               from second in seconds
+               from z in second.Contains("{1}") ? new[] { "y", "0.3", "x", "c", "v[1]", "w[1]" } : [""]
+               select string.Format(second, string.Format(first, a, b), z),
+        ];
+        (double[] X, double[] Y, double[] C, double[] V, double[] W)[] points =
+        [
+            ([1.3], [-0.7], [2.5], [0.4, -1.1], [1.5, -0.25]),
+            ([0.0], [-0.0], [-0.0], [-0.0, 0.0], [0.0, -0.0]),
+        ];
+        foreach (var text in pairs)
+        {
+            foreach (var (x, y, c, v, w) in points)
+            {
+                var inputs = new (string, double[], bool)[] { ("x", x, true), ("y", y, true), ("c", c, false), ("v[]", v, true), ("w[]", w, false) };
+                AssertInterpreterGivesTheSweepsBits(() => Compile<double>(text, inputs), text);
+                AssertInterpreterGivesTheSweepsBits(() => Compile<float>(text, inputs), text);
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData("0.2*x^2 + 0.2*y^2 - 5", 3)]
+    [InlineData("(x + y) * 0.3", 1)]
+    [InlineData("(x - 1)^2 + (y - 2)^2", 3)]
+    [InlineData("sin(x) * y", 2)]
+    [InlineData("(x * x) * x", 1)]
+    public void PairedStepsAreOneInstruction(string text, int instructions)
+    {
+        var formula = Compile<double>(text, ("x", [1.3], true), ("y", [0.7], true));
+        formula.EvaluateWithGradientFused();
+        Assert.Equal(instructions, formula.Tape.Interpreter!.ForwardInstructions);
+    }
+
+    [Fact]
+    public void AnElementReadOnceNeedsNoInstruction()
+    {
+        // x[2] and d[1] are the slots of their elements; x[1], read twice, is copied for each read.
+        var formula = Compile<double>("x[1] * x[2] + sin(x[1]) + d[1]", ("x[]", [0.5, -2], true), ("d[]", [3, 4], false));
+        Assert.Equal(Math.Sin(0.5) - 1 + 3, formula.EvaluateWithGradientFused(), 15);
+        // Two copies, then x[1] * x[2] + sin(x[1]) as Mul, Other, Add paired with + d[1].
+        Assert.Equal(5, formula.Tape.Interpreter!.ForwardInstructions);
+        Assert.Equal([-2 + Math.Cos(0.5), 0.5], formula.GradientOf(0).ToArray());
+    }
+
+    [Fact]
+    public void ATapeThatGrowsAfterAnInterpretedReplayIsInterpretedAnew()
+    {
+        var tape = new Tape<double>();
+        var x = tape.AddInput([1.5], isScalar: true, requiresGrad: true);
+        var y = tape.AddInput([-0.5], isScalar: true, requiresGrad: true);
+        var product = tape.Record(Op.Mul, x, y);
+        tape.ForwardBackwardFused(product);
+        Assert.Equal(-0.5, tape[x].Adjoint[0]);
+        var sine = tape.Record(Op.Sin, product);
+        tape.ForwardBackwardFused(sine);
+        // d sin(xy)/dx = cos(xy) y, d/dy = cos(xy) x.
+        Assert.Equal(Math.Sin(-0.75), tape[sine].Value[0], 15);
+        Assert.Equal(Math.Cos(-0.75) * -0.5, tape[x].Adjoint[0], 15);
+        Assert.Equal(Math.Cos(-0.75) * 1.5, tape[y].Adjoint[0], 15);
+    }
+
     [Fact]
     public void RandomScalarFormulasInterpretAsTheSweeps()
     {
