@@ -5,10 +5,11 @@ public class DoneSignalTests
     [Fact]
     public void AWaitThatBlocksAllocatesNothingAndEndsWhenSet()
     {
-        var signal = new DoneSignal();
-        for (var round = 0; round < 3; round++)
+        // Round 0 warms the process up (the first blocking wait of a process allocates for its own reasons); each
+        // round then blocks on a signal never waited on before, where ManualResetEventSlim would make its lock.
+        for (var round = 0; round < 4; round++)
         {
-            signal.Reset();
+            var signal = new DoneSignal();
             using var started = new ManualResetEventSlim();
             var setter = new Thread(() =>
             {
@@ -23,7 +24,7 @@ public class DoneSignalTests
             signal.Wait();
             var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
             setter.Join();
-            Assert.Equal(0, allocated);
+            if (round > 0) Assert.Equal(0, allocated);
         }
     }
 
